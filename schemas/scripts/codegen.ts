@@ -10,6 +10,7 @@ import standaloneModule from 'ajv/dist/standalone/index.js';
 import addFormatsModule from 'ajv-formats';
 import { compile } from 'json-schema-to-typescript';
 import { format } from 'prettier';
+import { withEsmRequire } from './withEsmRequire.js';
 import { loadSchemas, subjectSegment, type SchemaFile } from './loadSchemas.js';
 
 type Standalone = typeof standaloneModule.default;
@@ -66,7 +67,8 @@ function generateValidators(schemas: SchemaFile[]): string {
     ajv.addSchema(s.schema);
     exportsMap[validatorName(s)] = s.schema.$id;
   }
-  return `${HEADER}// @ts-nocheck\n/* eslint-disable */\n${standaloneCode(ajv, exportsMap)}\n`;
+  const code = withEsmRequire(standaloneCode(ajv, exportsMap));
+  return `${HEADER}// @ts-nocheck\n/* eslint-disable */\n${code}\n`;
 }
 
 function generateRegistry(schemas: SchemaFile[]): string {

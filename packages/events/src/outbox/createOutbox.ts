@@ -1,0 +1,111 @@
+import type {
+  EntityManager,
+  EventSubscriber,
+  FlushEventArgs,
+  TransactionEventArgs,
+} from '@mikro-orm/core';
+import type { EventDataMap, EventType } from '@jetbox/schemas';
+import {
+  hasRecordedEvents,
+  pullRecordedEvents,
+  recordOn,
+  type RecordedEvent,
+} from './AggregateRoot.js';
+import { buildOutboxRow } from './buildOutboxRow.js';
+import { currentTraceHeaders } from './currentTraceHeaders.js';
+import { OutboxMessageSchema } from './OutboxMessage.js';
+import {
+  resolveOutboxOptions,
+  type OutboxOptions,
+  type ResolvedOutboxOptions,
+} from './outboxOptions.js';
+
+/** An event added without an aggregate. */
+export interface OutboxEventInput<T extends EventType = EventType> {
+  type: T;
+  data: EventDataMap[T];
+  aggregateType: string;
+  aggregateId: string;
+}
+
+export interface Outbox {
+  readonly options: ResolvedOutboxOptions;
+  /** Register in the ORM config: `subscribers: [outbox.subscriber]`. */
+  readonly subscriber: EventSubscriber;
+  /** Records an event to be written by the next flush of `em`, in the same transaction. */
+  add<T extends EventType>(em: EntityManager, event: OutboxEventInput<T>): void;
+  /** Called after a transaction that wrote outbox rows commits; returns an unsubscribe. */
+  onCommit(listener: () => void): () => void;
+}
+
+// Events added through `add()` hang off the EntityManager until its next flush.
+const standalone = new WeakMap<EntityManager, object>();
+
+/**
+ * The producer side of the outbox: a MikroORM flush subscriber that turns recorded events into
+ * `jetbox_outbox` rows inside the flush's own unit of work, and a commit signal for relays.
+ */
+export function createOutbox(options: OutboxOptions): Outbox {
+  const resolved = resolveOutboxOptions(options);
+  const listeners = new Set<() => void>();
+  const wrote = new WeakSet<object>();
+  let wroteOutsideTransaction = false;
+
+  const subscriber: EventSubscriber = {
+    onFlush(args: FlushEventArgs) {
+      const events: RecordedEvent[] = [];
+      const seen = new Set<object>();
+      const take = (entity: object) => {
+        if (seen.has(entity) || !hasRecordedEvents(entity)) return;
+        seen.add(entity);
+        events.push(...pullRecordedEvents(entity));
+      };
+      for (const cs of args.uow.getChangeSets()) take(cs.entity);
+      // An aggregate may record an event without a column changing.
+      for (const entity of args.uow.getIdentityMap()) take(entity);
+      const holder = standalone.get(args.em);
+      if (holder) take(holder);
+      if (events.length === 0) return;
+      const now = new Date();
+      for (const event of events) {
+        const row = args.em.create(OutboxMessageSchema, buildOutboxRow(event, resolved, now), {
+          persist: false,
+        });
+        args.uow.computeChangeSet(row);
+      }
+      const trx = args.em.getTransactionContext<object>();
+      if (trx) wrote.add(trx);
+      else wroteOutsideTransaction = true;
+    },
+    afterTransactionCommit(args: TransactionEventArgs) {
+      const trx = args.transaction as object | undefined;
+      if ((trx && wrote.has(trx)) || wroteOutsideTransaction) {
+        wroteOutsideTransaction = false;
+        for (const l of listeners) l();
+      }
+    },
+    afterFlush() {
+      if (wroteOutsideTransaction) {
+        wroteOutsideTransaction = false;
+        for (const l of listeners) l();
+      }
+    },
+  };
+
+  return {
+    options: resolved,
+    subscriber,
+    add(em, event) {
+      let holder = standalone.get(em);
+      if (!holder) {
+        holder = {};
+        standalone.set(em, holder);
+      }
+      recordOn(holder, { ...event, traceHeaders: currentTraceHeaders() });
+    },
+    onCommit(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type pg from 'pg';
+
+/** A claimed outbox row, with its data still as JSON text so it is never parsed and re-serialised. */
+export interface ClaimedRow {
+  id: string;
+  seq: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  type: string;
+  source: string;
+  dataschema: string;
+  nats_subject: string;
+  headers: Record<string, string>;
+  data: string;
+  attempts: number;
+  created_at: Date;
+}
+
+// A row is claimable when no earlier row of its aggregate is still waiting: failed, or backing
+// off. Earlier rows that are claimable themselves come first in seq order, in the same batch.
+const CLAIM = `
+select o.id, o.seq, o.aggregate_type, o.aggregate_id, o.type, o.source, o.dataschema, o.nats_subject,
+       o.headers, o.data::text as data, o.attempts, o.created_at
+from jetbox_outbox o
+where o.status = 'pending' and o.partition = any($1::int[]) and o.next_attempt_at <= now()
+  and not exists (
+    select 1 from jetbox_outbox e
+    where e.aggregate_type = o.aggregate_type and e.aggregate_id = o.aggregate_id
+      and e.seq < o.seq and e.status <> 'published'
+      and (e.status = 'failed' or e.next_attempt_at > now() or not (e.partition = any($1::int[])))
+  )
+order by o.seq
+limit $2`;
+
+export async function claimBatch(
+  client: pg.Client,
+  partitions: number[],
+  limit: number,
+): Promise<ClaimedRow[]> {
+  const { rows } = await client.query<ClaimedRow>({
+    name: 'jetbox_claim',
+    text: CLAIM,
+    values: [partitions, limit],
+  });
+  return rows;
+}
+
+const MARK_PUBLISHED = `
+update jetbox_outbox o
+set status = 'published', published_at = now(), stream_seq = v.stream_seq, attempts = o.attempts + 1, last_error = null
+from unnest($1::uuid[], $2::bigint[]) as v(id, stream_seq)
+where o.id = v.id and o.status = 'pending'`;
+
+export async function markPublished(
+  client: pg.Client,
+  ids: string[],
+  streamSeqs: number[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await client.query({
+    name: 'jetbox_mark_published',
+    text: MARK_PUBLISHED,
+    values: [ids, streamSeqs],
+  });
+}
+
+const MARK_FAILED = `
+update jetbox_outbox o
+set attempts = o.attempts + 1,
+    last_error = v.error,
+    next_attempt_at = now() + make_interval(secs => v.delay_ms / 1000.0),
+    status = case when o.attempts + 1 >= $4 then 'failed' else 'pending' end
+from unnest($1::uuid[], $2::text[], $3::int[]) as v(id, error, delay_ms)
+where o.id = v.id and o.status = 'pending'
+returning o.id, o.status, o.attempts`;
+
+export async function markFailed(
+  client: pg.Client,
+  failures: { id: string; error: string; delayMs: number }[],
+  maxAttempts: number,
+): Promise<{ id: string; status: string; attempts: number }[]> {
+  if (failures.length === 0) return [];
+  const { rows } = await client.query<{ id: string; status: string; attempts: number }>({
+    name: 'jetbox_mark_failed',
+    text: MARK_FAILED,
+    values: [
+      failures.map((f) => f.id),
+      failures.map((f) => f.error.slice(0, 2000)),
+      failures.map((f) => f.delayMs),
+      maxAttempts,
+    ],
+  });
+  return rows;
+}
+
+/** Deletes up to `limit` published rows older than `olderThanMs`; returns how many. */
+export async function deletePublished(
+  client: pg.Client,
+  olderThanMs: number,
+  limit: number,
+): Promise<number> {
+  const { rowCount } = await client.query(
+    `delete from jetbox_outbox where id in (
+       select id from jetbox_outbox where status = 'published' and published_at < now() - make_interval(secs => $1 / 1000.0)
+       limit $2)`,
+    [olderThanMs, limit],
+  );
+  return rowCount ?? 0;
+}
+
+/** Backlog size and age of the oldest pending row, for metrics and `jetbox outbox status`. */
+export async function backlogStats(
+  client: pg.Client,
+): Promise<{ pending: number; failed: number; oldestPendingAgeSeconds: number }> {
+  const { rows } = await client.query<{ pending: string; failed: string; age: number | null }>(
+    `select (select count(*) from jetbox_outbox where status = 'pending') as pending,
+            (select count(*) from jetbox_outbox where status = 'failed') as failed,
+            (select extract(epoch from now() - min(created_at))::float8 from jetbox_outbox where status = 'pending') as age`,
+  );
+  const r = rows[0];
+  return {
+    pending: Number(r?.pending ?? 0),
+    failed: Number(r?.failed ?? 0),
+    oldestPendingAgeSeconds: r?.age ?? 0,
+  };
+}

@@ -1,0 +1,214 @@
+import { expect } from 'chai';
+import { EntitySchema, MikroORM, defineConfig, type EntityManager } from '@mikro-orm/postgresql';
+import { AggregateRoot } from '../src/outbox/AggregateRoot.js';
+import { createOutbox, type Outbox } from '../src/outbox/createOutbox.js';
+import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
+import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
+import { isJetboxError } from '../src/errors.js';
+import { v7 as uuidv7 } from 'uuid';
+
+class Game extends AggregateRoot {
+  id = uuidv7();
+  status = 'active';
+  userIds: [string, string] = [uuidv7(), uuidv7()];
+  get aggregateType() {
+    return 'match';
+  }
+  get aggregateId() {
+    return this.id;
+  }
+  create() {
+    this.recordEvent('com.jetbox.match.created', {
+      matchId: this.id,
+      userIds: this.userIds,
+      region: 'eu',
+    });
+    return this;
+  }
+  cancel(note: string) {
+    this.status = 'cancelled';
+    this.recordEvent('com.jetbox.match.cancelled', {
+      matchId: this.id,
+      userIds: this.userIds,
+      reason: { code: 'user_request', note },
+    });
+  }
+  touch() {
+    this.recordEvent('com.jetbox.match.cancelled', {
+      matchId: this.id,
+      userIds: [],
+      reason: { code: 'other' },
+    });
+  }
+}
+
+const GameSchema = new EntitySchema<Pick<Game, 'id' | 'status' | 'userIds'>>({
+  class: Game as never,
+  tableName: 'game',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    status: { type: 'text' },
+    userIds: { type: 'json' },
+  },
+});
+
+describe('outbox: recording events with MikroORM', () => {
+  let db: TestDatabase;
+  let orm: MikroORM;
+  let outbox: Outbox;
+  let commits = 0;
+
+  before(async () => {
+    db = await createTestDatabase();
+    outbox = createOutbox({ source: '/test', partitions: 4, maxEventBytes: 2000 });
+    outbox.onCommit(() => commits++);
+    const base = jetboxOrmOptions();
+    orm = await MikroORM.init(
+      defineConfig({
+        ...base,
+        clientUrl: db.url,
+        entities: [...base.entities, GameSchema],
+        subscribers: [outbox.subscriber],
+      }),
+    );
+    await migrate(orm);
+    await orm.em
+      .getConnection()
+      .execute(
+        'create table game (id uuid primary key, status text not null, "user_ids" jsonb not null)',
+      );
+  });
+
+  after(async () => {
+    await orm?.close(true);
+    await db?.drop();
+  });
+
+  const rows = (em: EntityManager, id: string) =>
+    em
+      .getConnection()
+      .execute<
+        {
+          type: string;
+          nats_subject: string;
+          partition: number;
+          data: unknown;
+          status: string;
+          dataschema: string;
+          source: string;
+        }[]
+      >('select * from jetbox_outbox where aggregate_id = ? order by seq', [id]);
+
+  it('writes the aggregate and its events in one flush, and signals the commit', async () => {
+    const em = orm.em.fork();
+    const before = commits;
+    const game = new Game().create();
+    em.persist(game);
+    await em.flush();
+    const out = await rows(em, game.id);
+    expect(out).to.have.length(1);
+    expect(out[0]).to.include({
+      type: 'com.jetbox.match.created',
+      status: 'pending',
+      source: '/test',
+    });
+    expect(out[0]!.dataschema).to.equal('urn:jetbox:schema:com.jetbox.match.created:v1');
+    expect(out[0]!.nats_subject).to.match(/^events\.match\.created\.[0-3]$/);
+    expect(commits).to.be.greaterThan(before);
+  });
+
+  it('records an event from an aggregate whose columns did not change', async () => {
+    const em = orm.em.fork();
+    const game = new Game().create();
+    await em.persist(game).flush();
+    game.touch();
+    await em.flush();
+    expect((await rows(em, game.id)).map((r) => r.type)).to.deep.equal([
+      'com.jetbox.match.created',
+      'com.jetbox.match.cancelled',
+    ]);
+  });
+
+  it('adds events without an aggregate through outbox.add, in the same transaction', async () => {
+    const em = orm.em.fork();
+    const id = uuidv7();
+    await em.transactional((tem) => {
+      outbox.add(tem, {
+        type: 'com.jetbox.match.cancelled',
+        aggregateType: 'match',
+        aggregateId: id,
+        data: { matchId: id, userIds: [], reason: { code: 'moderation' } },
+      });
+    });
+    expect(await rows(em, id)).to.have.length(1);
+  });
+
+  it('rolls back the business row when the transaction fails after the flush', async () => {
+    const em = orm.em.fork();
+    const game = new Game().create();
+    await em
+      .transactional(async (tem) => {
+        tem.persist(game);
+        await tem.flush();
+        throw new Error('boom');
+      })
+      .catch(() => undefined);
+    expect(await rows(em, game.id)).to.have.length(0);
+    expect(
+      await em.getConnection().execute('select 1 from game where id = ?', [game.id]),
+    ).to.have.length(0);
+  });
+
+  it('refuses invalid data and unknown types at record time', () => {
+    const game = new Game();
+    expect(() =>
+      (game as unknown as { recordEvent: (t: string, d: unknown) => void }).recordEvent(
+        'com.jetbox.match.created',
+        {
+          matchId: 'x',
+          userIds: [],
+          region: '',
+        },
+      ),
+    ).to.throw(/invalid data for com.jetbox.match.created v1: \/matchId must match format "uuid"/);
+    expect(() =>
+      (game as unknown as { recordEvent: (t: string, d: unknown) => void }).recordEvent(
+        'com.jetbox.match.exploded',
+        {},
+      ),
+    ).to.throw(/unknown CloudEvent type "com.jetbox.match.exploded"/);
+  });
+
+  it('refuses an oversized event at flush and commits nothing', async () => {
+    const em = orm.em.fork();
+    const game = new Game().create();
+    game.cancel('x'.repeat(480));
+    const big = new Game();
+    em.persist([game, big]);
+    for (let i = 0; i < 5; i++) big.cancel('y'.repeat(480));
+    // each event is small; make one over the 2000-byte limit via outbox.add
+    outbox.add(em, {
+      type: 'com.jetbox.match.created',
+      aggregateType: 'match',
+      aggregateId: game.id,
+      data: {
+        matchId: game.id,
+        userIds: game.userIds,
+        region: 'r'.repeat(64),
+        ...{ padding: 'p'.repeat(3000) },
+      },
+    });
+    const err = await em.flush().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isJetboxError(err, 'EVENT_TOO_LARGE'), String(err)).to.equal(true);
+    expect(String((err as Error).message)).to.match(
+      /above the limit of 2000 \(outbox.maxEventBytes\)/,
+    );
+    expect(await rows(em, game.id)).to.have.length(0);
+    expect(
+      await em.getConnection().execute('select 1 from game where id = ?', [game.id]),
+    ).to.have.length(0);
+  });
+});

@@ -1,0 +1,238 @@
+import { expect } from 'chai';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { createRelay, type Relay } from '../src/relay/createRelay.js';
+import { requeueFailed } from '../src/relay/requeueFailed.js';
+import { isJetboxError } from '../src/errors.js';
+import { connectTestNats } from '../src/testing/index.js';
+import {
+  byAggregate,
+  createRelayFixture,
+  waitFor,
+  type RelayFixture,
+} from './support/relayFixture.js';
+
+describe('relay (real PostgreSQL and JetStream)', function () {
+  this.timeout(60_000);
+  let nc: NatsConnection;
+  let fx: RelayFixture;
+  const relays: Relay[] = [];
+
+  const relay = (extra: Partial<Parameters<typeof createRelay>[0]> = {}) => {
+    const r = createRelay({
+      databaseUrl: fx.db.url,
+      nats: nc,
+      outbox: fx.outbox,
+      stream: fx.stream,
+      pollIntervalMs: 200,
+      ...extra,
+    });
+    relays.push(r);
+    return r;
+  };
+  const statuses = async () =>
+    (
+      await fx.pool.query<{ status: string; n: number }>(
+        'select status, count(*)::int as n from jetbox_outbox group by status',
+      )
+    ).rows;
+
+  before(async () => {
+    nc = await connectTestNats();
+  });
+  beforeEach(async () => {
+    fx = await createRelayFixture(nc);
+  });
+  afterEach(async () => {
+    for (const r of relays.splice(0)) await r.stop();
+    await fx.close();
+  });
+  after(async () => {
+    await nc.close();
+  });
+
+  it('publishes every pending row once, in per-aggregate order, with Nats-Msg-Id = CloudEvent id', async () => {
+    const inserted = await fx.insertEvents(500, 25);
+    const r = relay({ batchSize: 100 });
+    await r.start();
+    await waitFor('500 messages', async () => (await fx.streamCount()) === 500);
+    await waitFor('rows marked', async () =>
+      (await statuses()).every((s) => s.status === 'published'),
+    );
+    const stream = await fx.readStream();
+    expect(new Set(stream.map((m) => m.id)).size).to.equal(500);
+    for (const m of stream) expect(m.msgId).to.equal(m.id);
+    expect(byAggregate(stream)).to.deep.equal(byAggregate(inserted));
+    const seqs = await fx.pool.query<{ n: number }>(
+      'select count(*)::int as n from jetbox_outbox where stream_seq is not null and published_at is not null',
+    );
+    expect(seqs.rows[0]!.n).to.equal(500);
+  });
+
+  it('is woken by the commit (in-process) and by NOTIFY (other processes), not by the poll', async () => {
+    const inProcess = relay({ pollIntervalMs: 60_000 });
+    await inProcess.start();
+    const em = fx.orm.em.fork();
+    const id = '0190a8a6-6f4e-7c4b-9d7e-2f4a1b3c5d6e';
+    const t0 = Date.now();
+    await em.transactional((tem) => {
+      fx.outbox.add(tem, {
+        type: 'com.jetbox.match.cancelled',
+        aggregateType: 'match',
+        aggregateId: id,
+        data: { matchId: id, userIds: [], reason: { code: 'other' } },
+      });
+    });
+    await waitFor('in-process wake-up', async () => (await fx.streamCount()) === 1, 5000);
+    expect(Date.now() - t0).to.be.lessThan(2000);
+    await inProcess.stop();
+
+    const other = relay({ pollIntervalMs: 60_000, outbox: undefined });
+    await other.start();
+    await new Promise((r) => setTimeout(r, 300)); // let it take its partitions and go idle
+    const t1 = Date.now();
+    await fx.insertEvents(1, 1);
+    await waitFor('NOTIFY wake-up', async () => (await fx.streamCount()) === 2, 5000);
+    expect(Date.now() - t1).to.be.lessThan(2000);
+  });
+
+  it('never lets event n+1 of an aggregate overtake a failing event n', async () => {
+    const inserted = await fx.insertEvents(6, 2); // aggregate A: 0, 2, 4; B: 1, 3, 5
+    const [a0, , a2] = inserted;
+    // Break a2 (the second event of A): its subject has no stream, so its publish fails.
+    await fx.pool.query(
+      `update jetbox_outbox set nats_subject = 'nostream.' || nats_subject where id = $1`,
+      [a2!.id],
+    );
+    const failures: string[] = [];
+    const r = relay({
+      backoffBaseMs: 300,
+      backoffMaxMs: 300,
+      publishTimeoutMs: 500,
+      allowUnsafeRetryHorizon: false,
+    });
+    r.events.on('relay:publishFailed', (f) => failures.push(f.id));
+    await r.start();
+    await waitFor('a failure of a2', () => failures.length > 0);
+    await new Promise((res) => setTimeout(res, 700));
+    let stream = await fx.readStream();
+    const aIds = stream.filter((m) => m.aggregateId === a0!.aggregateId).map((m) => m.id);
+    expect(aIds).to.deep.equal([a0!.id]); // a4 waits behind a2
+    expect(stream.filter((m) => m.aggregateId !== a0!.aggregateId)).to.have.length(3); // B unaffected
+    const blocked = await fx.pool.query<{ attempts: number; last_error: string }>(
+      'select attempts, last_error from jetbox_outbox where id = $1',
+      [a2!.id],
+    );
+    expect(blocked.rows[0]!.attempts).to.be.greaterThan(0);
+    expect(blocked.rows[0]!.last_error).to.be.a('string').and.not.empty;
+    // Repair it: the retry publishes a2, then a4, in order.
+    await fx.pool.query(
+      `update jetbox_outbox set nats_subject = substr(nats_subject, 10) where id = $1`,
+      [a2!.id],
+    );
+    await waitFor('all six', async () => (await fx.streamCount()) === 6);
+    stream = await fx.readStream();
+    expect(byAggregate(stream)).to.deep.equal(byAggregate(inserted));
+  });
+
+  it('marks a row failed after maxAttempts, keeps it, and re-queues it on request', async () => {
+    const [only] = await fx.insertEvents(1, 1);
+    await fx.pool.query(`update jetbox_outbox set nats_subject = 'nostream.x' where id = $1`, [
+      only!.id,
+    ]);
+    const r = relay({ maxAttempts: 2, backoffBaseMs: 50, backoffMaxMs: 50, publishTimeoutMs: 300 });
+    await r.start();
+    await waitFor('failed row', async () => (await statuses()).some((s) => s.status === 'failed'));
+    const row = await fx.pool.query<{ attempts: number; last_error: string }>(
+      'select attempts, last_error from jetbox_outbox where id = $1',
+      [only!.id],
+    );
+    expect(row.rows[0]!.attempts).to.equal(2);
+    expect(await fx.streamCount()).to.equal(0);
+    await fx.pool.query(
+      `update jetbox_outbox set nats_subject = $2 || '.match.created.0' where id = $1`,
+      [only!.id, fx.prefix],
+    );
+    expect(await requeueFailed(fx.pool, {})).to.equal(1);
+    await waitFor('published after requeue', async () => (await fx.streamCount()) === 1);
+  });
+
+  it('shares one outbox between two relays: each event once, order intact, partitions split', async () => {
+    const inserted = await fx.insertEvents(3000, 60);
+    const a = relay({ batchSize: 200 });
+    const b = relay({ batchSize: 200 });
+    await Promise.all([a.start(), b.start()]);
+    await waitFor('3000 messages', async () => (await fx.streamCount()) >= 3000, 40_000);
+    await waitFor('all marked', async () =>
+      (await statuses()).every((s) => s.status === 'published'),
+    );
+    const stream = await fx.readStream();
+    expect(stream).to.have.length(3000);
+    expect(byAggregate(stream)).to.deep.equal(byAggregate(inserted));
+    const owned = [...a.partitions, ...b.partitions];
+    expect(new Set(owned).size).to.equal(owned.length);
+    expect(a.partitions.length).to.be.greaterThan(0);
+    expect(b.partitions.length).to.be.greaterThan(0);
+  });
+
+  it('reconnects after its PostgreSQL connection is terminated mid-drain and loses nothing', async () => {
+    const inserted = await fx.insertEvents(5000, 100);
+    const r = relay({ batchSize: 100 });
+    const errors: string[] = [];
+    r.events.on('relay:error', (e) => errors.push(e.phase));
+    await r.start();
+    await waitFor('drain under way', async () => (await fx.streamCount()) > 300);
+    const killed = await fx.pool.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'jetbox-relay' and datname = current_database()`,
+    );
+    expect(killed.rowCount).to.be.greaterThan(0);
+    await waitFor(
+      'all published',
+      async () => (await statuses()).every((s) => s.status === 'published'),
+      40_000,
+    );
+    expect(errors.length).to.be.greaterThan(0);
+    const stream = await fx.readStream();
+    expect(new Set(stream.map((m) => m.id)).size).to.equal(5000);
+    expect(stream).to.have.length(5000);
+    expect(byAggregate(stream)).to.deep.equal(byAggregate(inserted));
+  });
+
+  it('refuses a retry gap longer than the duplicate window, and says why a safe one is safe', async () => {
+    const unsafe = relay({ backoffMaxMs: 200_000 });
+    const err = await unsafe.start().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isJetboxError(err, 'UNSAFE_RETRY_HORIZON'), String(err)).to.equal(true);
+    expect(String((err as Error).message)).to.match(
+      /longest gap between two publishes of one row is 250000 ms .* drops duplicates for 120000 ms/,
+    );
+    const safe = relay();
+    let said = '';
+    safe.events.on('relay:started', (s) => (said = s.safety));
+    await safe.start();
+    expect(said).to.match(/^safe: the longest gap .* is 82000 ms/);
+  });
+
+  it('rejects bad options naming the property', () => {
+    expect(() => createRelay({ databaseUrl: fx.db.url, nats: nc, batchSize: 0 })).to.throw(
+      /relay.batchSize/,
+    );
+    expect(() => createRelay({ databaseUrl: 'mysql://x', nats: nc })).to.throw(/relay.databaseUrl/);
+    expect(() =>
+      createRelay({ databaseUrl: fx.db.url, nats: nc, outbox: fx.outbox, partitions: 3 }),
+    ).to.throw(/relay.partitions/);
+  });
+
+  it('stops idempotently and leaves no connection behind', async () => {
+    const r = relay();
+    await r.start();
+    await r.start();
+    await r.stop();
+    await r.stop();
+    const left = await fx.pool.query(
+      `select 1 from pg_stat_activity where application_name = 'jetbox-relay' and datname = current_database()`,
+    );
+    expect(left.rowCount).to.equal(0);
+  });
+});
