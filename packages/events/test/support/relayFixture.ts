@@ -1,4 +1,4 @@
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -85,22 +85,20 @@ export async function createRelayFixture(
 
   async function readStream() {
     const info = await jsm.streams.info(stream);
+    const total = info.state.messages;
     const out: { seq: number; id: string; aggregateId: string; msgId: string | undefined }[] = [];
-    for (
-      let seq = info.state.first_seq;
-      seq <= info.state.last_seq && info.state.messages > 0;
-      seq++
-    ) {
-      const m = await jsm.streams.getMessage(stream, { seq });
-      if (!m) continue;
-      const ev = decodeCloudEvent({ headers: m.header, data: m.data });
-      out.push({
-        seq,
-        id: ev.id,
-        aggregateId: String(ev.partitionkey),
-        msgId: m.header?.get('Nats-Msg-Id'),
-      });
+    if (total === 0) return out;
+    // An ordered consumer reads the whole stream in a few round trips, not one per message.
+    const consumer = await jetstream(nc).consumers.get(stream);
+    const messages = await consumer.consume({ max_messages: 1000 });
+    const deadline = setTimeout(() => messages.stop(), 30_000);
+    for await (const m of messages) {
+      const ev = decodeCloudEvent({ headers: m.headers, data: m.data });
+      out.push({ seq: m.seq, id: ev.id, aggregateId: String(ev.partitionkey), msgId: m.headers?.get('Nats-Msg-Id') });
+      if (m.seq >= info.state.last_seq) break;
     }
+    clearTimeout(deadline);
+    await messages.close();
     return out;
   }
 
