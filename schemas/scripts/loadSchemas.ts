@@ -13,6 +13,13 @@ const FILE_NAME =
   /^(?<type>[a-z][a-z0-9]*(?:\.[a-z][a-z0-9]*){3,})\.v(?<version>[1-9][0-9]*)\.schema\.json$/;
 const TYPE_PREFIX = 'com.jetbox.';
 
+/** `<type>.v<version>.schema.json` → `{ type, version }`; `null` for any other name. */
+export function parseSchemaFileName(file: string): { type: string; version: number } | null {
+  const m = FILE_NAME.exec(file);
+  if (!m?.groups) return null;
+  return { type: m.groups.type!, version: Number(m.groups.version) };
+}
+
 /** The `$id` a schema must carry; it is also the CloudEvent `dataschema`. */
 export function schemaId(type: string, version: number): string {
   return `urn:jetbox:schema:${type}:v${version}`;
@@ -37,12 +44,11 @@ export async function loadSchemas(dir: string): Promise<SchemaFile[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith('.json')).sort();
   const out: SchemaFile[] = [];
   for (const file of names) {
-    const m = FILE_NAME.exec(file);
-    if (!m?.groups) {
+    const parsed = parseSchemaFileName(file);
+    if (!parsed) {
       throw new Error(`${file}: schema files are named <cloudevent type>.v<version>.schema.json`);
     }
-    const type = m.groups.type!;
-    const version = Number(m.groups.version);
+    const { type, version } = parsed;
     subjectSegment(type);
     let schema: SchemaFile['schema'];
     try {

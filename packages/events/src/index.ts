@@ -49,6 +49,15 @@ export type {
   EncodeCloudEventOptions,
   EncodedMessage,
 } from './cloudevents/encodeCloudEvent.js';
+export type {
+  StreamOptions,
+  StreamsOptions,
+  StreamsOptionsInput,
+} from './jetstream/streamsOptions.js';
+export type { StreamApplyResult, StreamStatusResult } from './jetstream/applyStreams.js';
+export type { ServerFeatures } from './jetstream/serverFeatures.js';
+export type { NatsConnectionOptions, NatsTlsOptions } from './jetstream/natsOptions.js';
+export type { Logger } from './logger.js';
 export type { RecordedEvent } from './outbox/AggregateRoot.js';
 export type { Outbox, OutboxEventInput } from './outbox/createOutbox.js';
 export type { OutboxOptions, ResolvedOutboxOptions } from './outbox/outboxOptions.js';

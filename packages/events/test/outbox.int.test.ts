@@ -85,19 +85,17 @@ describe('outbox: recording events with MikroORM', () => {
   });
 
   const rows = (em: EntityManager, id: string) =>
-    em
-      .getConnection()
-      .execute<
-        {
-          type: string;
-          nats_subject: string;
-          partition: number;
-          data: unknown;
-          status: string;
-          dataschema: string;
-          source: string;
-        }[]
-      >('select * from jetbox_outbox where aggregate_id = ? order by seq', [id]);
+    em.getConnection().execute<
+      {
+        type: string;
+        nats_subject: string;
+        partition: number;
+        data: unknown;
+        status: string;
+        dataschema: string;
+        source: string;
+      }[]
+    >('select * from jetbox_outbox where aggregate_id = ? order by seq', [id]);
 
   it('writes the aggregate and its events in one flush, and signals the commit', async () => {
     const em = orm.em.fork();

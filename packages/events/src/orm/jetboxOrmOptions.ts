@@ -22,6 +22,7 @@ export function jetboxOrmOptions() {
       transactional: true,
       allOrNothing: true,
       silent: true,
+      snapshot: false,
     },
   };
 }

@@ -7,6 +7,7 @@ import { JetboxError, JetboxErrorCode } from '../errors.js';
 import {
   backlogStats,
   claimBatch,
+  type Queryable,
   deletePublished,
   markFailed,
   markPublished,
@@ -21,6 +22,15 @@ import {
   worstRetryGapMs,
   type RelayOptions,
 } from './relayOptions.js';
+
+interface BatchOutcome {
+  rows: number;
+  okIds: string[];
+  okSeqs: number[];
+  failures: { id: string; error: string; delayMs: number; row: ClaimedRow }[];
+  duplicates: number;
+  started: number;
+}
 
 export interface Relay extends AsyncDisposable {
   readonly events: EventEmitter<RelayEventMap>;
@@ -51,6 +61,17 @@ export function createRelay(options: RelayOptions): Relay {
   const leases = new PartitionLeases(o.partitions);
 
   let client: pg.Client | null = null;
+  // Claims and marks run on their own connections so they overlap; locks and LISTEN stay on `client`.
+  let pool: pg.Pool = newPool();
+  function newPool(): pg.Pool {
+    const p = new pg.Pool({
+      connectionString: o.databaseUrl,
+      max: 2,
+      application_name: 'jetbox-relay',
+    });
+    p.on('error', (err) => report(err, 'postgres'));
+    return p;
+  }
   let state: 'idle' | 'running' | 'stopping' = 'idle';
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
@@ -127,7 +148,7 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   /** Publishes one batch: aggregates in parallel, each aggregate's rows one after another. */
-  async function publishBatch(c: pg.Client, rows: ClaimedRow[]): Promise<void> {
+  async function publishRows(rows: ClaimedRow[]): Promise<BatchOutcome> {
     const started = performance.now();
     const chains = new Map<string, ClaimedRow[]>();
     for (const row of rows) {
@@ -202,20 +223,26 @@ export function createRelay(options: RelayOptions): Relay {
       );
     }
     await Promise.all(work);
+    return { rows: rows.length, okIds, okSeqs, failures, duplicates, started };
+  }
 
-    await markPublished(c, okIds, okSeqs);
+  /** Marks a published batch; runs while the next batch is already publishing. */
+  async function recordOutcome(db: Queryable, outcome: BatchOutcome): Promise<void> {
+    const { okIds, okSeqs, failures, duplicates, started } = outcome;
+    await markPublished(db, okIds, okSeqs);
     metrics.published.inc(okIds.length);
     metrics.duplicates.inc(duplicates);
-    metrics.batchSize.observe(rows.length);
+    metrics.batchSize.observe(outcome.rows);
     if (okIds.length > 0)
       events.emit('relay:published', {
         count: okIds.length,
         duplicates,
         batchMs: performance.now() - started,
+        ids: okIds,
       });
     if (failures.length > 0) {
       metrics.publishFailures.inc(failures.length);
-      const marked = await markFailed(c, failures, o.maxAttempts);
+      const marked = await markFailed(db, failures, o.maxAttempts);
       const byId = new Map(failures.map((f) => [f.id, f]));
       for (const m of marked) {
         const f = byId.get(m.id)!;
@@ -255,6 +282,46 @@ export function createRelay(options: RelayOptions): Relay {
     }
   }
 
+  /**
+   * The drain pipeline: claiming batch k+1 (one connection) overlaps publishing batch k (NATS)
+   * and marking batch k-1 (another connection). A seq cursor keeps a claim off rows still in
+   * flight; aggregates in flight are held back until their batch is marked, so a later event of
+   * an aggregate can never be published beside, or after the failure of, an earlier one.
+   */
+  const inFlight = new Map<string, number>();
+  let publishing: Promise<void> = Promise.resolve();
+  let marking: Promise<void> = Promise.resolve();
+  let cursor = '0';
+
+  const keyOf = (r: ClaimedRow) => `${r.aggregate_type}\u0000${r.aggregate_id}`;
+  const hold = (rows: ClaimedRow[]) =>
+    rows.forEach((r) => inFlight.set(keyOf(r), (inFlight.get(keyOf(r)) ?? 0) + 1));
+  const release = (rows: ClaimedRow[]) =>
+    rows.forEach((r) => {
+      const n = (inFlight.get(keyOf(r)) ?? 1) - 1;
+      if (n === 0) inFlight.delete(keyOf(r));
+      else inFlight.set(keyOf(r), n);
+    });
+
+  async function drainPipeline(): Promise<void> {
+    await publishing;
+    await marking;
+  }
+
+  function launch(db: Queryable, rows: ClaimedRow[]): void {
+    hold(rows);
+    const previousMark = marking;
+    const published = publishRows(rows);
+    publishing = published.then(() => undefined);
+    marking = published
+      .then(async (outcome) => {
+        await previousMark;
+        await recordOutcome(db, outcome);
+      })
+      .catch((err: unknown) => report(err, 'mark')) // unmarked rows stay pending: republished, deduplicated
+      .finally(() => release(rows));
+  }
+
   async function run(): Promise<void> {
     let reconnectDelay = 100;
     while (state === 'running') {
@@ -266,13 +333,23 @@ export function createRelay(options: RelayOptions): Relay {
           events.emit('relay:reconnected');
         }
         const c = client;
+        if (Date.now() - lastRebalance >= o.pollIntervalMs) await drainPipeline(); // partitions may move
         await housekeeping(c, Date.now());
         kicked = false;
         const owned = leases.owned;
         if (natsUp && owned.length > 0) {
-          const rows = await claimBatch(c, owned, o.batchSize);
-          if (rows.length > 0) {
-            await publishBatch(c, rows);
+          const claimed = await claimBatch(pool, owned, o.batchSize, cursor);
+          if (claimed.length > 0) {
+            cursor = claimed.at(-1)!.seq;
+            const rows = claimed.filter((r) => !inFlight.has(keyOf(r)));
+            await publishing; // one batch on the wire at a time keeps memory bounded
+            if (rows.length > 0) launch(pool, rows);
+            if (claimed.length < o.batchSize) cursor = '0'; // reached the end: next claim rescans held-back rows
+            continue;
+          }
+          if (cursor !== '0' || inFlight.size > 0) {
+            await drainPipeline();
+            cursor = '0';
             continue;
           }
         }
@@ -287,6 +364,8 @@ export function createRelay(options: RelayOptions): Relay {
         wake = null;
       } catch (err) {
         report(err, 'loop');
+        await drainPipeline();
+        cursor = '0';
         // A broken connection loses its locks: drop it and start over with fresh leases.
         const broken = client;
         client = null;
@@ -297,11 +376,13 @@ export function createRelay(options: RelayOptions): Relay {
         reconnectDelay = Math.min(RECONNECT_MAX_MS, reconnectDelay * 2);
       }
     }
+    await drainPipeline();
   }
 
   async function start(): Promise<void> {
     if (state !== 'idle') return;
     state = 'running';
+    if (pool.ending) pool = newPool();
     try {
       await checkDuplicateWindow();
       client = await connect();
@@ -338,6 +419,7 @@ export function createRelay(options: RelayOptions): Relay {
     client = null;
     leases.reset();
     await c?.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
     state = 'idle';
     events.emit('relay:stopped');
   }

@@ -1,5 +1,8 @@
 import type pg from 'pg';
 
+/** A client or a pool. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
 /** A claimed outbox row, with its data still as JSON text so it is never parsed and re-serialised. */
 export interface ClaimedRow {
   id: string;
@@ -16,31 +19,34 @@ export interface ClaimedRow {
   created_at: Date;
 }
 
-// A row is claimable when no earlier row of its aggregate is still waiting: failed, or backing
-// off. Earlier rows that are claimable themselves come first in seq order, in the same batch.
+// A row is claimable when no earlier row of its aggregate is still waiting: failed, backing off,
+// or behind the cursor (held back or in flight). Earlier rows that are claimable themselves come
+// first in seq order, in the same batch.
 const CLAIM = `
 select o.id, o.seq, o.aggregate_type, o.aggregate_id, o.type, o.source, o.dataschema, o.nats_subject,
        o.headers, o.data::text as data, o.attempts, o.created_at
 from jetbox_outbox o
-where o.status = 'pending' and o.partition = any($1::int[]) and o.next_attempt_at <= now()
+where o.status = 'pending' and o.partition = any($1::int[]) and o.next_attempt_at <= now() and o.seq > $3
   and not exists (
     select 1 from jetbox_outbox e
     where e.aggregate_type = o.aggregate_type and e.aggregate_id = o.aggregate_id
       and e.seq < o.seq and e.status <> 'published'
-      and (e.status = 'failed' or e.next_attempt_at > now() or not (e.partition = any($1::int[])))
+      and (e.status = 'failed' or e.next_attempt_at > now() or e.seq <= $3 or not (e.partition = any($1::int[])))
   )
 order by o.seq
 limit $2`;
 
+/** Pending rows of `partitions` after `afterSeq`: the relay's cursor past rows still in flight. */
 export async function claimBatch(
-  client: pg.Client,
+  db: Queryable,
   partitions: number[],
   limit: number,
+  afterSeq = '0',
 ): Promise<ClaimedRow[]> {
-  const { rows } = await client.query<ClaimedRow>({
+  const { rows } = await db.query<ClaimedRow>({
     name: 'jetbox_claim',
     text: CLAIM,
-    values: [partitions, limit],
+    values: [partitions, limit, afterSeq],
   });
   return rows;
 }
@@ -52,7 +58,7 @@ from unnest($1::uuid[], $2::bigint[]) as v(id, stream_seq)
 where o.id = v.id and o.status = 'pending'`;
 
 export async function markPublished(
-  client: pg.Client,
+  client: Queryable,
   ids: string[],
   streamSeqs: number[],
 ): Promise<void> {
@@ -75,7 +81,7 @@ where o.id = v.id and o.status = 'pending'
 returning o.id, o.status, o.attempts`;
 
 export async function markFailed(
-  client: pg.Client,
+  client: Queryable,
   failures: { id: string; error: string; delayMs: number }[],
   maxAttempts: number,
 ): Promise<{ id: string; status: string; attempts: number }[]> {
@@ -95,7 +101,7 @@ export async function markFailed(
 
 /** Deletes up to `limit` published rows older than `olderThanMs`; returns how many. */
 export async function deletePublished(
-  client: pg.Client,
+  client: Queryable,
   olderThanMs: number,
   limit: number,
 ): Promise<number> {
@@ -110,7 +116,7 @@ export async function deletePublished(
 
 /** Backlog size and age of the oldest pending row, for metrics and `jetbox outbox status`. */
 export async function backlogStats(
-  client: pg.Client,
+  client: Queryable,
 ): Promise<{ pending: number; failed: number; oldestPendingAgeSeconds: number }> {
   const { rows } = await client.query<{ pending: string; failed: string; age: number | null }>(
     `select (select count(*) from jetbox_outbox where status = 'pending') as pending,

@@ -1,6 +1,9 @@
 /** Events a relay emits; background failures are reported here, never thrown into the void. */
 export interface RelayEventMap {
-  'relay:published': [{ count: number; duplicates: number; batchMs: number }];
+  /** `ids` are the rows acknowledged in this batch, in no particular order. */
+  'relay:published': [
+    { count: number; duplicates: number; batchMs: number; ids: readonly string[] },
+  ];
   'relay:publishFailed': [
     { id: string; type: string; attempts: number; failed: boolean; error: string },
   ];

@@ -1,4 +1,11 @@
 export { createTestDatabase, uniqueName } from './testDatabase.js';
 export { connectTestNats, deleteStreams, testNatsUrl, uniqueStreamName } from './testNats.js';
+export { startNatsCluster, startNatsServer } from './natsServer.js';
 
 export type { TestDatabase } from './testDatabase.js';
+export type {
+  NatsClusterHandle,
+  NatsClusterOptions,
+  NatsServerHandle,
+  NatsServerOptions,
+} from './natsServer.js';

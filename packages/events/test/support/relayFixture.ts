@@ -94,7 +94,12 @@ export async function createRelayFixture(
     const deadline = setTimeout(() => messages.stop(), 30_000);
     for await (const m of messages) {
       const ev = decodeCloudEvent({ headers: m.headers, data: m.data });
-      out.push({ seq: m.seq, id: ev.id, aggregateId: String(ev.partitionkey), msgId: m.headers?.get('Nats-Msg-Id') });
+      out.push({
+        seq: m.seq,
+        id: ev.id,
+        aggregateId: String(ev.partitionkey),
+        msgId: m.headers?.get('Nats-Msg-Id'),
+      });
       if (m.seq >= info.state.last_seq) break;
     }
     clearTimeout(deadline);

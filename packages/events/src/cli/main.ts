@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import pg from 'pg';
+import { isJetboxError } from '../errors.js';
+import { migrate } from '../orm/jetboxOrmOptions.js';
+import { backlogStats } from '../relay/outboxSql.js';
+import { requeueFailed } from '../relay/requeueFailed.js';
+import { readCliEnv, type CliEnv } from './cliConfig.js';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { applyStreams, streamsStatus } from '../jetstream/applyStreams.js';
+import { connectNats } from '../jetstream/connectNats.js';
+import { natsOptionsFromEnv } from '../jetstream/natsOptions.js';
+import { resolveStreamsOptions } from '../jetstream/streamsOptions.js';
+import { runRelay } from './runRelay.js';
+import { withOrm } from './withOrm.js';
+
+/** Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+const int = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${name} must be a positive integer`);
+  return n;
+};
+
+async function withPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+const program = new Command('jetbox')
+  .description(
+    'Operate jetbox: migrations, the outbox relay, outbox status.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_PARTITIONS.',
+  )
+  .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
+  .option('--nats-url <urls>', 'NATS servers, comma-separated (default: $NATS_URL)')
+  .option('--json', 'machine-readable output')
+  .showHelpAfterError()
+  .exitOverride();
+
+function env() {
+  const o = program.opts<{ databaseUrl?: string; natsUrl?: string }>();
+  const e = readCliEnv();
+  return { ...e, databaseUrl: o.databaseUrl ?? e.databaseUrl, natsUrl: o.natsUrl ?? e.natsUrl };
+}
+const json = () => program.opts<{ json?: boolean }>().json === true;
+
+program
+  .command('migrate')
+  .description("apply jetbox's migrations (jetbox_outbox, jetbox_inbox)")
+  .action(async () => {
+    const applied = await withOrm(env().databaseUrl, (orm) => migrate(orm));
+    console.log(
+      json()
+        ? JSON.stringify({ applied })
+        : applied.length
+          ? `applied: ${applied.join(', ')}`
+          : 'up to date',
+    );
+  });
+
+program
+  .command('relay')
+  .description('run a standalone outbox relay until SIGINT/SIGTERM')
+  .option('--batch-size <n>', 'rows per batch', int('--batch-size'))
+  .option('--poll-interval <ms>', 'safety-net sweep interval', int('--poll-interval'))
+  .option('--max-attempts <n>', 'attempts before a row is failed', int('--max-attempts'))
+  .action(async (flags: { batchSize?: number; pollInterval?: number; maxAttempts?: number }) => {
+    await runRelay(env(), flags);
+  });
+
+function streamsOptions(e: CliEnv) {
+  const replicas = e.replicas !== undefined ? { replicas: e.replicas } : {};
+  return resolveStreamsOptions({
+    events: { name: e.stream, ...replicas },
+    deadLetter: { ...(e.dlqStream ? { name: e.dlqStream } : {}), ...replicas },
+  });
+}
+
+async function withJsm<T>(
+  e: CliEnv,
+  fn: (jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>,
+): Promise<T> {
+  const nc = await connectNats({
+    ...natsOptionsFromEnv(process.env),
+    servers: e.natsUrl.split(','),
+    name: 'jetbox-cli',
+    maxReconnectAttempts: 0,
+  });
+  try {
+    return await fn(await jetstreamManager(nc));
+  } finally {
+    await nc.close();
+  }
+}
+
+const streams = program
+  .command('streams')
+  .description('declare JetStream streams from configuration');
+streams
+  .command('apply')
+  .description('create or update the events and dead-letter streams (idempotent)')
+  .action(async () => {
+    const e = env();
+    const results = await withJsm(e, (jsm) => applyStreams(jsm, streamsOptions(e)));
+    if (json()) console.log(JSON.stringify(results));
+    else
+      for (const r of results)
+        console.log(`${r.name}: ${r.action}${r.drift.length ? ` (${r.drift.join('; ')})` : ''}`);
+  });
+streams
+  .command('status')
+  .description(
+    'show drift between the declared and the actual streams; changes nothing (exit 1 on drift)',
+  )
+  .action(async () => {
+    const e = env();
+    const results = await withJsm(e, (jsm) => streamsStatus(jsm, streamsOptions(e)));
+    if (json()) console.log(JSON.stringify(results));
+    else
+      for (const r of results)
+        console.log(
+          `${r.name}: ${r.exists ? (r.drift.length ? `drift: ${r.drift.join('; ')}` : 'in sync') : 'missing'}${r.refusal ? ` (cannot apply: ${r.refusal})` : ''}`,
+        );
+    if (results.some((r) => r.action !== 'unchanged')) process.exitCode = EXIT_FAILED;
+  });
+
+const outbox = program.command('outbox').description('inspect and repair the outbox');
+outbox
+  .command('status')
+  .description('backlog, age of the oldest pending row, failed rows by type')
+  .action(async () => {
+    const status = await withPool(env().databaseUrl, async (pool) => {
+      const client = await pool.connect();
+      try {
+        const stats = await backlogStats(client);
+        const { rows } = await client.query<{ type: string; status: string; n: number }>(
+          `select type, status, count(*)::int as n from jetbox_outbox where status <> 'published' group by type, status order by type, status`,
+        );
+        return { ...stats, byType: rows };
+      } finally {
+        client.release();
+      }
+    });
+    if (json()) console.log(JSON.stringify(status));
+    else {
+      console.log(
+        `pending: ${status.pending}  failed: ${status.failed}  oldest pending: ${status.oldestPendingAgeSeconds.toFixed(1)} s`,
+      );
+      for (const r of status.byType) console.log(`  ${r.type}  ${r.status}  ${r.n}`);
+    }
+  });
+outbox
+  .command('retry-failed')
+  .description('put failed rows back to pending with fresh attempts')
+  .option('--type <type>', 'only rows of this CloudEvent type')
+  .option('--id <id...>', 'only these rows')
+  .action(async (flags: { type?: string; id?: string[] }) => {
+    const n = await withPool(env().databaseUrl, (pool) =>
+      requeueFailed(pool, { type: flags.type, ids: flags.id }),
+    );
+    console.log(json() ? JSON.stringify({ requeued: n }) : `requeued ${n} failed row(s)`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const e = err as { code?: string; exitCode?: number; message?: string };
+  if (e.code?.startsWith('commander.')) process.exit(e.exitCode === 0 ? 0 : EXIT_USAGE);
+  console.error(`jetbox: ${e.message ?? String(err)}`);
+  process.exit(isJetboxError(err, 'INVALID_OPTIONS') ? EXIT_USAGE : EXIT_FAILED);
+}
