@@ -214,6 +214,22 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     expect(said).to.match(/^safe: the longest gap .* is 82000 ms/);
   });
 
+  it('deletes published rows after the retention period, in the background', async () => {
+    await fx.insertEvents(50, 5);
+    const deleted: number[] = [];
+    const r = relay({ retentionMs: 1, retentionIntervalMs: 50 });
+    r.events.on('relay:retentionDeleted', (d) => deleted.push(d.count));
+    await r.start();
+    await waitFor('published rows removed', async () => {
+      const { rows } = await fx.pool.query<{ n: number }>(
+        'select count(*)::int as n from jetbox_outbox',
+      );
+      return rows[0]!.n === 0;
+    });
+    expect(await fx.streamCount()).to.equal(50);
+    expect(deleted.reduce((a, b) => a + b, 0)).to.equal(50);
+  });
+
   it('rejects bad options naming the property', () => {
     expect(() => createRelay({ databaseUrl: fx.db.url, nats: nc, batchSize: 0 })).to.throw(
       /relay.batchSize/,

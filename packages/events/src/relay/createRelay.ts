@@ -66,7 +66,7 @@ export function createRelay(options: RelayOptions): Relay {
   function newPool(): pg.Pool {
     const p = new pg.Pool({
       connectionString: o.databaseUrl,
-      max: 2,
+      max: 3,
       application_name: 'jetbox-relay',
     });
     p.on('error', (err) => report(err, 'postgres'));
@@ -81,6 +81,7 @@ export function createRelay(options: RelayOptions): Relay {
   let lastRebalance = 0;
   let lastRetention = 0;
   let lastStats = 0;
+  let background: Promise<void> | null = null;
 
   const kick = () => {
     kicked = true;
@@ -266,20 +267,29 @@ export function createRelay(options: RelayOptions): Relay {
         events.emit('relay:partitions', { owned: leases.owned });
       }
     }
-    if (o.retentionMs > 0 && now - lastRetention >= o.retentionIntervalMs) {
-      lastRetention = now;
-      // Bounded batches, one per round, so retention never holds up publishing.
-      const count = await deletePublished(c, o.retentionMs, 1000);
-      if (count === 1000) lastRetention = 0;
-      if (count > 0) events.emit('relay:retentionDeleted', { count });
-    }
-    if (now - lastStats >= Math.max(o.pollIntervalMs, 1000)) {
-      lastStats = now;
-      const s = await backlogStats(c);
-      metrics.backlog.set(s.pending);
-      metrics.failedRows.set(s.failed);
-      metrics.oldestPendingAge.set(s.oldestPendingAgeSeconds);
-    }
+    // Retention and statistics run beside the drain on the pool, never in the publish path.
+    if (background) return;
+    const retentionDue = o.retentionMs > 0 && now - lastRetention >= o.retentionIntervalMs;
+    const statsDue = now - lastStats >= Math.max(o.pollIntervalMs, 1000);
+    if (!retentionDue && !statsDue) return;
+    if (retentionDue) lastRetention = now;
+    if (statsDue) lastStats = now;
+    background = (async () => {
+      if (retentionDue) {
+        // Bounded batches, one per round, so retention never holds up publishing.
+        const count = await deletePublished(pool, o.retentionMs, 1000);
+        if (count === 1000) lastRetention = 0;
+        if (count > 0) events.emit('relay:retentionDeleted', { count });
+      }
+      if (statsDue) {
+        const st = await backlogStats(pool);
+        metrics.backlog.set(st.pending);
+        metrics.failedRows.set(st.failed);
+        metrics.oldestPendingAge.set(st.oldestPendingAgeSeconds);
+      }
+    })()
+      .catch((err: unknown) => report(err, 'housekeeping'))
+      .finally(() => (background = null));
   }
 
   /**
@@ -306,6 +316,11 @@ export function createRelay(options: RelayOptions): Relay {
   async function drainPipeline(): Promise<void> {
     await publishing;
     await marking;
+  }
+
+  async function drainAll(): Promise<void> {
+    await drainPipeline();
+    await background;
   }
 
   function launch(db: Queryable, rows: ClaimedRow[]): void {
@@ -344,6 +359,7 @@ export function createRelay(options: RelayOptions): Relay {
             const rows = claimed.filter((r) => !inFlight.has(keyOf(r)));
             await publishing; // one batch on the wire at a time keeps memory bounded
             if (rows.length > 0) launch(pool, rows);
+            else await marking; // everything claimed is in flight: wait for it instead of re-claiming it
             if (claimed.length < o.batchSize) cursor = '0'; // reached the end: next claim rescans held-back rows
             continue;
           }
@@ -376,7 +392,7 @@ export function createRelay(options: RelayOptions): Relay {
         reconnectDelay = Math.min(RECONNECT_MAX_MS, reconnectDelay * 2);
       }
     }
-    await drainPipeline();
+    await drainAll();
   }
 
   async function start(): Promise<void> {
