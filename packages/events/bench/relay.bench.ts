@@ -2,8 +2,8 @@
  * `npm run bench:relay`: the relay against the machine's ceilings, measured in one run.
  *   drain    100,000 pending rows drained by one `jetbox relay` process (events/s, its peak RSS)
  *   ceilings raw pipelined JetStream publish of the same messages; raw PostgreSQL claim+mark of the same rows
- *   latency  events committed at a steady 1,000/s for 20 s through MikroORM flushes, in-process relay:
- *            commit → PubAck, taken when the relay has marked the batch (so it includes the mark)
+ *   latency  events committed at a steady 1,000/s for 20 s through MikroORM flushes, published by a
+ *            `jetbox relay` process: commit → PubAck (message stored and delivered)
  * Prints a table, then one JSON line.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -17,7 +17,6 @@ import { encodeCloudEvent } from '../src/cloudevents/encodeCloudEvent.js';
 import { AggregateRoot } from '../src/outbox/AggregateRoot.js';
 import { createOutbox } from '../src/outbox/createOutbox.js';
 import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
-import { createRelay } from '../src/relay/createRelay.js';
 import { partitionOf } from '../src/jetstream/subjects.js';
 import {
   connectTestNats,
@@ -76,7 +75,7 @@ async function main() {
       clientUrl: db.url,
       entities: [...base.entities, PairingSchema],
       subscribers: [outbox.subscriber],
-      pool: { min: 1, max: 8 },
+      pool: { min: 1, max: 20 },
     }),
   );
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
@@ -119,18 +118,20 @@ async function main() {
     await insert(DRAIN_EVENTS);
 
     // 1. drain, by `jetbox relay` as its own process so its peak RSS is the relay's alone
-    const child = spawn(process.execPath, [cliPath, 'relay', '--poll-interval', '100'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
-        JETBOX_STREAM: stream,
-        JETBOX_PARTITIONS: String(PARTITIONS),
-        NODE_ENV: 'production',
-        JETBOX_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const spawnRelay = () =>
+      spawn(process.execPath, [cliPath, 'relay', '--poll-interval', '100'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: db.url,
+          NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+          JETBOX_STREAM: stream,
+          JETBOX_PARTITIONS: String(PARTITIONS),
+          NODE_ENV: 'production',
+          JETBOX_LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    const child = spawnRelay();
     const unpublished = async () =>
       Number(
         (
@@ -152,15 +153,6 @@ async function main() {
     drainPeakRss = Math.max(drainPeakRss, peakRssOf(child.pid!));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
-    const relay = createRelay({
-      databaseUrl: db.url,
-      nats: nc,
-      outbox,
-      stream,
-      partitions: PARTITIONS,
-      pollIntervalMs: 100,
-    });
-    await relay.start();
 
     // 2. ceiling: raw pipelined JetStream publish of the same messages
     const { rows } = await pool.query<{
@@ -219,23 +211,23 @@ async function main() {
     const pgMs = performance.now() - t2;
     c.release();
 
-    // 4. latency at a steady rate through MikroORM flushes
-    const committed = new Map<string, number>();
-    const latencies: number[] = [];
-    relay.events.on('relay:published', (p) => {
-      const now = performance.now();
-      for (const id of p.ids) {
-        const at = committed.get(id);
-        if (at !== undefined) {
-          latencies.push(now - at);
-          committed.delete(id);
-        }
-      }
+    // 4. latency at a steady rate through MikroORM flushes, with a standalone relay process.
+    // PubAck time is taken as the arrival of the message on a core subscription to the stream's
+    // subjects (JetStream delivers it once stored, within a fraction of a millisecond of the ack).
+    await pool.query(`delete from jetbox_outbox`);
+    const committedAt = new Map<string, number>();
+    const ackedAt = new Map<string, number>();
+    const sub = nc.subscribe(`${prefix}.>`, {
+      callback: (_err, msg) => {
+        const key = msg.headers?.get('ce-partitionkey');
+        if (key) ackedAt.set(key, performance.now());
+      },
     });
-    await relay.start();
+    const latencyRelay = spawnRelay();
+    await new Promise((r) => setTimeout(r, 1500)); // started, partitions taken, idle
     const total = RATE * LATENCY_SECONDS;
     const start = performance.now();
-    const producers = 4;
+    const producers = 8;
     await Promise.all(
       Array.from({ length: producers }, async (_, w) => {
         for (let i = w; i < total; i += producers) {
@@ -252,22 +244,21 @@ async function main() {
             data: { matchId: p.id, userIds: [uuidv7(), uuidv7()], region: 'eu-west' },
           });
           await em.flush();
-          const rowId = (
-            await em
-              .getConnection()
-              .execute<{ id: string }[]>(
-                'select id from jetbox_outbox where aggregate_id = ? limit 1',
-                [p.id],
-              )
-          )[0]?.id;
-          if (rowId) committed.set(rowId, performance.now());
+          committedAt.set(p.id, performance.now());
         }
       }),
     );
-    const settle = Date.now() + 10_000;
-    while (latencies.length < total && Date.now() < settle)
+    const behind = performance.now() - start - (total * 1000) / RATE;
+    for (const deadline = Date.now() + 10_000; ackedAt.size < total && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 50));
-    await relay.stop();
+    }
+    sub.unsubscribe();
+    latencyRelay.kill('SIGTERM');
+    await new Promise((r) => latencyRelay.once('exit', r));
+    const latencies = [...committedAt]
+      .map(([agg, at]) => (ackedAt.get(agg) ?? NaN) - at)
+      .filter((x) => Number.isFinite(x));
+    const latencyLost = total - latencies.length;
 
     const drainEps = DRAIN_EVENTS / (drainMs / 1000);
     const jsEps = rows.length / (jsMs / 1000);
@@ -285,6 +276,9 @@ async function main() {
       commit_to_ack_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
       commit_to_ack_max_ms: Number((latencies.at(-1) ?? NaN).toFixed(2)),
       latency_samples: latencies.length,
+      latency_lost: latencyLost,
+      producers_behind_ms: Math.round(behind),
+      achieved_rate_eps: Math.round((total / ((total * 1000) / RATE + behind)) * 1000),
       peak_rss_mb: Math.round(drainPeakRss / 2 ** 20),
     };
     console.table({

@@ -43,6 +43,37 @@ export {
   worstRetryGapMs,
 } from './relay/relayOptions.js';
 
+export { createConsumer } from './consumer/createConsumer.js';
+export {
+  DEFAULT_ACK_WAIT_MS as DEFAULT_CONSUMER_ACK_WAIT_MS,
+  DEFAULT_CONCURRENCY as DEFAULT_CONSUMER_CONCURRENCY,
+  DEFAULT_DEAD_LETTER_SUBJECT_PREFIX,
+  DEFAULT_HANDLER_TIMEOUT_MS,
+  DEFAULT_MAX_ACK_PENDING as DEFAULT_CONSUMER_MAX_ACK_PENDING,
+  DEFAULT_MAX_DELIVER as DEFAULT_CONSUMER_MAX_DELIVER,
+  DEFAULT_PULL_EXPIRES_MS as DEFAULT_CONSUMER_PULL_EXPIRES_MS,
+  DEFAULT_STOP_TIMEOUT_MS as DEFAULT_CONSUMER_STOP_TIMEOUT_MS,
+  resolveConsumerOptions,
+} from './consumer/consumerOptions.js';
+export { NonRetryableError, isNonRetryableError } from './consumer/NonRetryableError.js';
+export { DEFAULT_BACKOFF, backoffDelay } from './consumer/backoffDelay.js';
+export { DeadLetterHeader, deadLetterSubject } from './consumer/deadLetterHeaders.js';
+export { ensureConsumer } from './consumer/ensureConsumer.js';
+export {
+  DEFAULT_CONSUMER_METRICS_PREFIX,
+  registerConsumerMetrics,
+} from './consumer/registerConsumerMetrics.js';
+export {
+  DEFAULT_PRUNE_BATCH_SIZE,
+  DEFAULT_PRUNE_MAX_BATCHES,
+  pruneInbox,
+} from './consumer/pruneInbox.js';
+export { toDeadLetter } from './dlq/DeadLetter.js';
+export { DEFAULT_DEAD_LETTER_LIST_LIMIT, listDeadLetters } from './dlq/listDeadLetters.js';
+export { showDeadLetter } from './dlq/showDeadLetter.js';
+export { redriveDeadLetters, redriveMsgId } from './dlq/redriveDeadLetters.js';
+export { purgeDeadLetters } from './dlq/purgeDeadLetters.js';
+
 export type { CloudEventMessage } from './cloudevents/decodeCloudEvent.js';
 export type {
   CloudEventsMode,
@@ -68,3 +99,22 @@ export type { RelayEventMap } from './relay/relayEvents.js';
 export type { RelayMetrics } from './relay/relayMetrics.js';
 export type { RelayOptions, ResolvedRelayOptions } from './relay/relayOptions.js';
 export type { RequeueFilter } from './relay/requeueFailed.js';
+export type { Consumer } from './consumer/createConsumer.js';
+export type {
+  ConsumerLogger,
+  ConsumerOptions,
+  ConsumerOptionsInput,
+  DeliveryInfo,
+  EventHandler,
+  EventHandlers,
+  HandlerContext,
+} from './consumer/consumerOptions.js';
+export type { ConsumerEventMap, MessageRef } from './consumer/consumerEvents.js';
+export type { BackoffOptions } from './consumer/backoffDelay.js';
+export type { DeadLetterReason } from './consumer/deadLetterHeaders.js';
+export type { ConsumerMetricsOptions } from './consumer/registerConsumerMetrics.js';
+export type { PruneInboxOptions } from './consumer/pruneInbox.js';
+export type { DeadLetter } from './dlq/DeadLetter.js';
+export type { ListDeadLettersOptions } from './dlq/listDeadLetters.js';
+export type { RedriveDeadLettersOptions, RedriveResult } from './dlq/redriveDeadLetters.js';
+export type { PurgeDeadLettersOptions } from './dlq/purgeDeadLetters.js';

@@ -50,16 +50,7 @@ describe('relay fault tests (real processes)', function () {
 
       const second = spawnRelay(env);
       try {
-        await waitFor(
-          'every row published',
-          async () => {
-            const r = await fx.pool.query<{ n: number }>(
-              `select count(*)::int as n from jetbox_outbox where status <> 'published'`,
-            );
-            return r.rows[0]!.n === 0;
-          },
-          60_000,
-        );
+        await waitFor('every row published', () => fx.allPublished(), 60_000);
       } finally {
         second.child.kill('SIGTERM');
         expect(await exited(second.child), second.output()).to.equal(0);
@@ -125,16 +116,7 @@ describe('relay fault tests (real processes)', function () {
         );
         expect(failed.rows[0]!.n).to.equal(0);
         await server.restart();
-        await waitFor(
-          'every row published',
-          async () => {
-            const r = await fx.pool.query<{ n: number }>(
-              `select count(*)::int as n from jetbox_outbox where status <> 'published'`,
-            );
-            return r.rows[0]!.n === 0;
-          },
-          60_000,
-        );
+        await waitFor('every row published', () => fx.allPublished(), 60_000);
         const stream = await fx.readStream();
         expect(stream).to.have.length(8000);
         expect(new Set(stream.map((m) => m.id)).size).to.equal(8000);

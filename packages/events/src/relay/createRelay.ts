@@ -30,6 +30,7 @@ interface BatchOutcome {
   failures: { id: string; error: string; delayMs: number; row: ClaimedRow }[];
   duplicates: number;
   started: number;
+  ackedAt: number;
 }
 
 export interface Relay extends AsyncDisposable {
@@ -224,12 +225,20 @@ export function createRelay(options: RelayOptions): Relay {
       );
     }
     await Promise.all(work);
-    return { rows: rows.length, okIds, okSeqs, failures, duplicates, started };
+    return {
+      rows: rows.length,
+      okIds,
+      okSeqs,
+      failures,
+      duplicates,
+      started,
+      ackedAt: performance.now(),
+    };
   }
 
   /** Marks a published batch; runs while the next batch is already publishing. */
   async function recordOutcome(db: Queryable, outcome: BatchOutcome): Promise<void> {
-    const { okIds, okSeqs, failures, duplicates, started } = outcome;
+    const { okIds, okSeqs, failures, duplicates, started, ackedAt } = outcome;
     await markPublished(db, okIds, okSeqs);
     metrics.published.inc(okIds.length);
     metrics.duplicates.inc(duplicates);
@@ -240,6 +249,7 @@ export function createRelay(options: RelayOptions): Relay {
         duplicates,
         batchMs: performance.now() - started,
         ids: okIds,
+        ackedAt,
       });
     if (failures.length > 0) {
       metrics.publishFailures.inc(failures.length);

@@ -1,8 +1,11 @@
 /** Events a relay emits; background failures are reported here, never thrown into the void. */
 export interface RelayEventMap {
-  /** `ids` are the rows acknowledged in this batch, in no particular order. */
+  /**
+   * A batch was acknowledged by JetStream and marked. `ids` are its rows, in no particular order;
+   * `ackedAt` is when its last PubAck arrived (`performance.now()` clock).
+   */
   'relay:published': [
-    { count: number; duplicates: number; batchMs: number; ids: readonly string[] },
+    { count: number; duplicates: number; batchMs: number; ids: readonly string[]; ackedAt: number },
   ];
   'relay:publishFailed': [
     { id: string; type: string; attempts: number; failed: boolean; error: string },

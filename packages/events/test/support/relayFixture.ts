@@ -30,6 +30,8 @@ export interface RelayFixture {
     { seq: number; id: string; aggregateId: string; msgId: string | undefined }[]
   >;
   streamCount(): Promise<number>;
+  /** True when no row is pending or failed. */
+  allPublished(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -117,6 +119,12 @@ export async function createRelayFixture(
     insertEvents,
     readStream,
     streamCount: async () => (await jsm.streams.info(stream)).state.messages,
+    allPublished: async () =>
+      (
+        await pool.query<{ n: number }>(
+          `select count(*)::int as n from jetbox_outbox where status <> 'published'`,
+        )
+      ).rows[0]!.n === 0,
     async close() {
       await pool.end();
       await orm.close(true);

@@ -1,0 +1,128 @@
+import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+import type { Consumer } from './createConsumer.js';
+
+export interface ConsumerMetricsOptions {
+  /** @defaultValue prom-client's global registry */
+  registry?: Registry;
+  /** @defaultValue `jetbox_consumer_` */
+  prefix?: string;
+}
+
+export const DEFAULT_CONSUMER_METRICS_PREFIX = 'jetbox_consumer_';
+
+interface ConsumerMetrics {
+  processed: Counter<'consumer'>;
+  duplicates: Counter<'consumer'>;
+  ignored: Counter<'consumer'>;
+  retries: Counter<'consumer'>;
+  deadLettered: Counter<'consumer' | 'reason'>;
+  duration: Histogram<'consumer'>;
+  consumers: Set<Consumer>;
+}
+
+const byRegistry = new WeakMap<Registry, Map<string, ConsumerMetrics>>();
+
+/**
+ * Counts a consumer's outcomes in Prometheus metrics (`<prefix>processed_total`,
+ * `duplicates_total`, `ignored_total`, `retries_total`, `dead_lettered_total{reason}`,
+ * `handler_duration_seconds`) and reports its lag from the server's consumer info at scrape
+ * time (`lag`: not yet delivered, `ack_pending`). Several consumers can share a registry.
+ * Returns a function that stops counting this consumer.
+ */
+export function registerConsumerMetrics(
+  consumer: Consumer,
+  options: ConsumerMetricsOptions = {},
+): () => void {
+  const registry = options.registry ?? globalRegistry;
+  const prefix = options.prefix ?? DEFAULT_CONSUMER_METRICS_PREFIX;
+  let perPrefix = byRegistry.get(registry);
+  if (!perPrefix) byRegistry.set(registry, (perPrefix = new Map<string, ConsumerMetrics>()));
+  let m = perPrefix.get(prefix);
+  if (!m) perPrefix.set(prefix, (m = createMetrics(registry, prefix)));
+  const metrics = m;
+  const consumer_ = consumer.options.name;
+  const labels = { consumer: consumer_ };
+  const listeners = {
+    'consumer:processed': (e: { durationMs: number }) => {
+      metrics.processed.inc(labels);
+      metrics.duration.observe(labels, e.durationMs / 1000);
+    },
+    'consumer:duplicate': () => metrics.duplicates.inc(labels),
+    'consumer:ignored': () => metrics.ignored.inc(labels),
+    'consumer:retrying': () => metrics.retries.inc(labels),
+    'consumer:deadLettered': (e: { reason: string }) =>
+      metrics.deadLettered.inc({ consumer: consumer_, reason: e.reason }),
+  };
+  const events = consumer.events;
+  events.on('consumer:processed', listeners['consumer:processed']);
+  events.on('consumer:duplicate', listeners['consumer:duplicate']);
+  events.on('consumer:ignored', listeners['consumer:ignored']);
+  events.on('consumer:retrying', listeners['consumer:retrying']);
+  events.on('consumer:deadLettered', listeners['consumer:deadLettered']);
+  metrics.consumers.add(consumer);
+  return () => {
+    events.off('consumer:processed', listeners['consumer:processed']);
+    events.off('consumer:duplicate', listeners['consumer:duplicate']);
+    events.off('consumer:ignored', listeners['consumer:ignored']);
+    events.off('consumer:retrying', listeners['consumer:retrying']);
+    events.off('consumer:deadLettered', listeners['consumer:deadLettered']);
+    metrics.consumers.delete(consumer);
+  };
+}
+
+function createMetrics(registry: Registry, prefix: string): ConsumerMetrics {
+  const registers = [registry];
+  const consumers = new Set<Consumer>();
+  const counter = (name: string, help: string) =>
+    new Counter({ name: prefix + name, help, labelNames: ['consumer'] as const, registers });
+  const lagGauge = (
+    name: string,
+    help: string,
+    pick: (i: { num_pending: number; num_ack_pending: number }) => number,
+  ) =>
+    new Gauge({
+      name: prefix + name,
+      help,
+      labelNames: ['consumer'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        await Promise.all(
+          [...consumers].map(async (c) => {
+            // A scrape must not fail because one consumer (or NATS) is unavailable.
+            const info = await c.info().catch(() => undefined);
+            if (info) this.set({ consumer: c.options.name }, pick(info));
+          }),
+        );
+      },
+    });
+  lagGauge(
+    'lag',
+    'Messages of the consumer not yet delivered (num_pending).',
+    (i) => i.num_pending,
+  );
+  lagGauge('ack_pending', 'Messages delivered and not yet acknowledged.', (i) => i.num_ack_pending);
+  return {
+    consumers,
+    processed: counter('processed_total', 'Events whose handler committed.'),
+    duplicates: counter(
+      'duplicates_total',
+      'Redelivered events skipped because the inbox had them.',
+    ),
+    ignored: counter('ignored_total', 'Events of a type without a handler, acknowledged.'),
+    retries: counter('retries_total', 'Handler failures that were retried.'),
+    deadLettered: new Counter({
+      name: `${prefix}dead_lettered_total`,
+      help: 'Messages sent to the dead-letter stream, by reason.',
+      labelNames: ['consumer', 'reason'] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: `${prefix}handler_duration_seconds`,
+      help: 'Time from the start of the transaction to its commit, handler included.',
+      labelNames: ['consumer'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+  };
+}
