@@ -8,6 +8,7 @@ export interface CliEnv {
   natsUrl: string;
   stream: string;
   dlqStream: string | undefined;
+  dlqSubjectPrefix: string | undefined;
   replicas: number | undefined;
   partitions: number;
 }
@@ -19,6 +20,7 @@ export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     natsUrl: env.NATS_URL ?? DEFAULT_NATS_URL,
     stream: env.JETBOX_STREAM ?? DEFAULT_RELAY_STREAM,
     dlqStream: env.JETBOX_DLQ_STREAM,
+    dlqSubjectPrefix: env.JETBOX_DLQ_SUBJECT_PREFIX,
     replicas: env.JETBOX_STREAM_REPLICAS ? Number(env.JETBOX_STREAM_REPLICAS) : undefined,
     partitions,
   };

@@ -13,6 +13,7 @@ import { natsOptionsFromEnv } from '../jetstream/natsOptions.js';
 import { resolveStreamsOptions } from '../jetstream/streamsOptions.js';
 import { runRelay } from './runRelay.js';
 import { withOrm } from './withOrm.js';
+import { addDlqCommands } from './dlqCommands.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration. */
 const EXIT_FAILED = 1;
@@ -36,7 +37,7 @@ async function withPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Prom
 
 const program = new Command('jetbox')
   .description(
-    'Operate jetbox: migrations, the outbox relay, outbox status.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_PARTITIONS.',
+    'Operate jetbox: migrations, streams, the outbox relay, outbox status, dead letters.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_PARTITIONS.',
   )
   .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
   .option('--nats-url <urls>', 'NATS servers, comma-separated (default: $NATS_URL)')
@@ -167,6 +168,8 @@ outbox
     );
     console.log(json() ? JSON.stringify({ requeued: n }) : `requeued ${n} failed row(s)`);
   });
+
+addDlqCommands(program, env, json, int);
 
 try {
   await program.parseAsync(process.argv);
