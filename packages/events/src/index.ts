@@ -12,6 +12,26 @@ export {
   partitionOf,
 } from './jetstream/subjects.js';
 
+export {
+  DEFAULT_DLQ_STREAM,
+  DEFAULT_DLQ_STREAM_OPTIONS,
+  DEFAULT_DLQ_SUBJECT_PREFIX,
+  DEFAULT_EVENTS_STREAM,
+  DEFAULT_EVENTS_STREAM_OPTIONS,
+  resolveStreamsOptions,
+} from './jetstream/streamsOptions.js';
+export { applyStreams, streamsStatus } from './jetstream/applyStreams.js';
+export { serverFeatures, serverFeaturesOf } from './jetstream/serverFeatures.js';
+export {
+  DEFAULT_NATS_MAX_RECONNECT_ATTEMPTS,
+  DEFAULT_NATS_RECONNECT_TIME_WAIT_MS,
+  DEFAULT_NATS_TIMEOUT_MS,
+  natsOptionsFromEnv,
+  resolveNatsOptions,
+} from './jetstream/natsOptions.js';
+export { connectNats, natsConnectOptions } from './jetstream/connectNats.js';
+export { createLogger } from './logger.js';
+
 export { AggregateRoot } from './outbox/AggregateRoot.js';
 export { createOutbox } from './outbox/createOutbox.js';
 export { DEFAULT_MAX_EVENT_BYTES, resolveOutboxOptions } from './outbox/outboxOptions.js';

@@ -1,0 +1,87 @@
+import {
+  applyStreams,
+  connectNats,
+  createLogger,
+  createRelay,
+  migrate,
+  resolveStreamsOptions,
+  type Relay,
+} from '@jetbox/events';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Registry } from 'prom-client';
+import { createApp } from './app.js';
+import { readConfig } from './config.js';
+import { listen } from './listen.js';
+import { createMatchOutbox } from './matchOutbox.js';
+import { matchOrmOptions } from './ormOptions.js';
+
+// The only entry point: wires configuration, database, NATS, relay and HTTP, and owns shutdown.
+const log = createLogger('match-service');
+const config = readConfig();
+
+const outbox = createMatchOutbox({
+  partitions: config.partitions,
+  subjectPrefix: config.subjectPrefix,
+});
+const orm = await MikroORM.init(matchOrmOptions(config.databaseUrl, outbox));
+const applied = await migrate(orm);
+log.info({ applied }, 'migrations applied');
+
+const nats = await connectNats({ ...config.nats, name: 'match-service' });
+const streams = await applyStreams(
+  await jetstreamManager(nats),
+  resolveStreamsOptions({
+    events: { name: config.stream, subjects: [`${config.subjectPrefix}.>`] },
+    deadLetter: { name: config.dlqStream, subjects: [`${config.dlqSubjectPrefix}.>`] },
+  }),
+);
+log.info({ streams }, 'streams applied');
+
+const registry = new Registry();
+let relay: Relay | undefined;
+if (config.relayInProcess) {
+  relay = createRelay({
+    databaseUrl: config.databaseUrl,
+    nats,
+    outbox,
+    stream: config.stream,
+    registry,
+  });
+  relay.events.on('relay:started', (info) => log.info(info, 'relay started'));
+  relay.events.on('relay:publishFailed', (info) => log.warn(info, 'relay publish failed'));
+  relay.events.on('relay:error', ({ error, phase }) =>
+    log.error({ err: error, phase }, 'relay error'),
+  );
+  await relay.start();
+}
+
+const server = await listen(createApp({ orm, nats, registry, log }), config.port);
+log.info(
+  { url: `http://localhost:${server.port}`, relayInProcess: config.relayInProcess },
+  'match-service listening',
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) {
+    log.warn({ signal }, 'second signal: exiting at once');
+    process.exit(1);
+  }
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  try {
+    // Requests first (they write the outbox), then the relay drains, then the connections go.
+    await server.close();
+    await relay?.stop();
+    await nats.drain();
+    await orm.close();
+    log.info('stopped');
+  } catch (err) {
+    log.error({ err }, 'unclean stop');
+    process.exitCode = 1;
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => void shutdown(signal));
+}
