@@ -51,5 +51,16 @@ ensure_nats() {
   wait_for 127.0.0.1 "$NATS_PORT" nats-server
 }
 
+ensure_database() {
+  # `npm run dev` uses the default database when DATABASE_URL is not set: make sure it exists.
+  [ -n "${DATABASE_URL:-}" ] && return
+  command -v psql >/dev/null 2>&1 || return
+  if ! psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -tAc "select 1 from pg_database where datname = 'jetbox'" | grep -q 1; then
+    echo "ensure-services: creating database jetbox"
+    psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -qc 'create database jetbox'
+  fi
+}
+
 ensure_postgres
+ensure_database
 ensure_nats
