@@ -2,7 +2,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import pg from 'pg';
 import { isJetboxError } from '../errors.js';
-import { migrate } from '../orm/jetboxOrmOptions.js';
 import { backlogStats } from '../relay/outboxSql.js';
 import { requeueFailed } from '../relay/requeueFailed.js';
 import { readCliEnv, type CliEnv } from './cliConfig.js';
@@ -12,7 +11,6 @@ import { connectNats } from '../jetstream/connectNats.js';
 import { natsOptionsFromEnv } from '../jetstream/natsOptions.js';
 import { resolveStreamsOptions } from '../jetstream/streamsOptions.js';
 import { runRelay } from './runRelay.js';
-import { withOrm } from './withOrm.js';
 import { addDlqCommands } from './dlqCommands.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration. */
@@ -56,6 +54,11 @@ program
   .command('migrate')
   .description("apply jetbox's migrations (jetbox_outbox, jetbox_inbox)")
   .action(async () => {
+    // MikroORM is loaded only for this command: the relay process stays small without it.
+    const [{ withOrm }, { migrate }] = await Promise.all([
+      import('./withOrm.js'),
+      import('../orm/jetboxOrmOptions.js'),
+    ]);
     const applied = await withOrm(env().databaseUrl, (orm) => migrate(orm));
     console.log(
       json()
