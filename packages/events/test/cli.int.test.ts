@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import pg from 'pg';
+import { connect } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   createTestDatabase,
   startNatsServer,
@@ -70,6 +72,36 @@ describe('jetbox CLI', function () {
     expect(status.code).to.equal(0);
     expect(status.stdout).to.match(/CLI_EVENTS: in sync/);
     expect((await jetbox('streams', 'apply')).stdout).to.match(/CLI_EVENTS: unchanged/);
+  });
+
+  it('consumers ls shows each durable with its lag', async () => {
+    const empty = await jetbox('consumers', 'ls');
+    expect(empty.stdout.trim()).to.equal('no consumers on CLI_EVENTS');
+    const nc = await connect({ servers: server.url, noAsyncTraces: true });
+    try {
+      const js = jetstream(nc);
+      for (let i = 0; i < 3; i++) await js.publish('events.match.created.0', `{"n":${i}}`);
+      const jsm = await jetstreamManager(nc);
+      await jsm.consumers.add('CLI_EVENTS', {
+        durable_name: 'notifier',
+        ack_policy: AckPolicy.Explicit,
+        filter_subject: 'events.match.>',
+      });
+    } finally {
+      await nc.close();
+    }
+    const ls = await jetbox('consumers', 'ls', '--json');
+    expect(ls.code, ls.stderr).to.equal(0);
+    expect(JSON.parse(ls.stdout)).to.deep.equal([
+      {
+        name: 'notifier',
+        filter: 'events.match.>',
+        pending: 3,
+        ackPending: 0,
+        redelivered: 0,
+        waiting: 0,
+      },
+    ]);
   });
 
   it('outbox status and retry-failed report and repair failed rows', async () => {

@@ -135,6 +135,45 @@ streams
     if (results.some((r) => r.action !== 'unchanged')) process.exitCode = EXIT_FAILED;
   });
 
+program
+  .command('consumers')
+  .description('durable consumers of the events stream')
+  .command('ls')
+  .description(
+    'each durable consumer with its lag (pending), unacknowledged and redelivered counts',
+  )
+  .action(async () => {
+    const e = env();
+    const rows = await withJsm(e, async (jsm) => {
+      const out: {
+        name: string;
+        filter: string;
+        pending: number;
+        ackPending: number;
+        redelivered: number;
+        waiting: number;
+      }[] = [];
+      for await (const c of jsm.consumers.list(e.stream)) {
+        out.push({
+          name: c.name,
+          filter: c.config.filter_subject ?? '',
+          pending: c.num_pending,
+          ackPending: c.num_ack_pending,
+          redelivered: c.num_redelivered,
+          waiting: c.num_waiting,
+        });
+      }
+      return out;
+    });
+    if (json()) console.log(JSON.stringify(rows));
+    else if (rows.length === 0) console.log(`no consumers on ${e.stream}`);
+    else
+      for (const r of rows)
+        console.log(
+          `${r.name}\tlag ${r.pending}\tunacked ${r.ackPending}\tredelivered ${r.redelivered}\t${r.filter}`,
+        );
+  });
+
 const outbox = program.command('outbox').description('inspect and repair the outbox');
 outbox
   .command('status')
