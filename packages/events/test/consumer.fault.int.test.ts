@@ -3,7 +3,12 @@ import { expect } from 'chai';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { v7 as uuidv7 } from 'uuid';
 import { startNatsServer, type NatsServerHandle } from '../src/testing/index.js';
-import { createConsumerHarness, waitFor, type ConsumerHarness } from './consumerHarness.js';
+import {
+  createConsumerHarness,
+  publishRounds,
+  waitFor,
+  type ConsumerHarness,
+} from './consumerHarness.js';
 
 /** A loopback TCP proxy to PostgreSQL that a test can cut (drop and refuse connections). */
 async function startPgProxy(target: URL): Promise<{
@@ -43,20 +48,6 @@ async function startPgProxy(target: URL): Promise<{
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-async function publishRounds(h: ConsumerHarness, keys: string[], rounds: number, from = 0) {
-  for (let n = from; n < from + rounds; n++) {
-    await Promise.all(
-      keys.map((key) =>
-        h.publish(
-          'com.jetbox.match.created',
-          { matchId: key, userIds: [uuidv7(), uuidv7()], region: String(n) },
-          { key },
-        ),
-      ),
-    );
-  }
 }
 
 async function appliedInOrder(h: ConsumerHarness, keys: string[], perKey: number) {

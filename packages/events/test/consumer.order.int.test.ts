@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { v7 as uuidv7 } from 'uuid';
-import { createConsumerHarness, waitFor, type ConsumerHarness } from './consumerHarness.js';
+import {
+  createConsumerHarness,
+  publishRounds,
+  waitFor,
+  type ConsumerHarness,
+} from './consumerHarness.js';
 
 const KEYS = 50;
 const PER_KEY = 40;
@@ -23,18 +28,7 @@ describe('consumer: per-key order with concurrency and failures (PostgreSQL + NA
 
   it(`applies ${TOTAL} events over ${KEYS} keys in per-key order with concurrency 8 and random failures`, async () => {
     const keys = Array.from({ length: KEYS }, () => uuidv7());
-    // Published round by round: one key's events in order, keys interleaved in the stream.
-    for (let n = 0; n < PER_KEY; n++) {
-      await Promise.all(
-        keys.map((key) =>
-          h.publish(
-            'com.jetbox.match.created',
-            { matchId: key, userIds: [uuidv7(), uuidv7()], region: String(n) },
-            { key },
-          ),
-        ),
-      );
-    }
+    await publishRounds(h, keys, PER_KEY);
     let active = 0;
     let maxActive = 0;
     let failures = 0;

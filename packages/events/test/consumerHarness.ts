@@ -195,3 +195,18 @@ export async function waitFor(
 export function newMatch(): EventDataMap['com.jetbox.match.created'] {
   return { matchId: uuidv7(), userIds: [uuidv7(), uuidv7()], region: 'eu' };
 }
+
+/** Publishes `rounds` events per key, round by round: each key in order, keys interleaved. */
+export async function publishRounds(h: ConsumerHarness, keys: string[], rounds: number, from = 0) {
+  for (let n = from; n < from + rounds; n++) {
+    await Promise.all(
+      keys.map((key) =>
+        h.publish(
+          'com.jetbox.match.created',
+          { matchId: key, userIds: [uuidv7(), uuidv7()], region: String(n) },
+          { key },
+        ),
+      ),
+    );
+  }
+}

@@ -11,7 +11,7 @@ import {
   type NatsConnectionOptions,
 } from '../src/jetstream/natsOptions.js';
 import { serverFeaturesOf } from '../src/jetstream/serverFeatures.js';
-import { isJetboxError, JetboxErrorCode } from '../src/errors.js';
+import { expectInvalidOption } from './support/expectInvalidOption.js';
 
 const seed = new TextDecoder().decode(nkeys.createUser().getSeed());
 
@@ -20,15 +20,7 @@ function expectInvalid(
   property: string,
   problem: RegExp,
 ): void {
-  try {
-    resolveNatsOptions(input);
-  } catch (err) {
-    expect(isJetboxError(err, JetboxErrorCode.InvalidOptions), String(err)).to.equal(true);
-    expect((err as Error).message).to.contain(`invalid option ${property}:`);
-    expect((err as Error).message).to.match(problem);
-    return;
-  }
-  expect.fail(`expected ${property} to be refused`);
+  expectInvalidOption(() => resolveNatsOptions(input), property, problem);
 }
 
 describe('NATS connection options', () => {

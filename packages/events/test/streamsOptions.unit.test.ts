@@ -6,18 +6,10 @@ import {
   subjectsOverlap,
   type StreamsOptionsInput,
 } from '../src/jetstream/streamsOptions.js';
-import { isJetboxError, JetboxErrorCode } from '../src/errors.js';
+import { expectInvalidOption } from './support/expectInvalidOption.js';
 
 function expectInvalid(input: StreamsOptionsInput, property: string, problem: RegExp): void {
-  try {
-    resolveStreamsOptions(input);
-  } catch (err) {
-    expect(isJetboxError(err, JetboxErrorCode.InvalidOptions), String(err)).to.equal(true);
-    expect((err as Error).message).to.contain(`invalid option ${property}:`);
-    expect((err as Error).message).to.match(problem);
-    return;
-  }
-  expect.fail(`expected ${property} to be refused`);
+  expectInvalidOption(() => resolveStreamsOptions(input), property, problem);
 }
 
 describe('streams options', () => {

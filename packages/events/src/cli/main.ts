@@ -180,16 +180,11 @@ outbox
   .description('backlog, age of the oldest pending row, failed rows by type')
   .action(async () => {
     const status = await withPool(env().databaseUrl, async (pool) => {
-      const client = await pool.connect();
-      try {
-        const stats = await backlogStats(client);
-        const { rows } = await client.query<{ type: string; status: string; n: number }>(
-          `select type, status, count(*)::int as n from jetbox_outbox where status <> 'published' group by type, status order by type, status`,
-        );
-        return { ...stats, byType: rows };
-      } finally {
-        client.release();
-      }
+      const stats = await backlogStats(pool);
+      const { rows } = await pool.query<{ type: string; status: string; n: number }>(
+        `select type, status, count(*)::int as n from jetbox_outbox where status <> 'published' group by type, status order by type, status`,
+      );
+      return { ...stats, byType: rows };
     });
     if (json()) console.log(JSON.stringify(status));
     else {
