@@ -1,12 +1,9 @@
+import { errorMiddleware, httpMetrics, opsRoutes, type ErrorLog } from '@jetbox/service-kit';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { NatsConnection } from '@nats-io/transport-node';
 import Koa from 'koa';
-import { Router } from '@koa/router';
 import type { Registry } from 'prom-client';
-import { errorMiddleware } from './http/errorMiddleware.js';
-import { httpMetrics } from './http/metrics.js';
 import { apiRouter, type RequestState } from './http/routes.js';
-import { checkReadiness } from './readiness.js';
 
 /** What the app is built from; `main.ts` wires the real ones, tests their own. */
 export interface AppDeps {
@@ -15,7 +12,7 @@ export interface AppDeps {
   /** Served at `/metrics`; the relay should register its metrics here too. */
   registry: Registry;
   /** Where request failures are logged. @defaultValue console */
-  log?: { error(obj: object, msg: string): void };
+  log?: ErrorLog;
 }
 
 /** Builds the Koa application of match-service. Listening is the caller's business. */
@@ -25,22 +22,9 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // Errors are answered by errorMiddleware; Koa's default handler would only print them again.
   app.silent = true;
 
-  const ops = new Router<RequestState>();
-  ops.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
-  });
-  ops.get('/readyz', async (ctx) => {
-    const readiness = await checkReadiness(deps.orm, deps.nats);
-    ctx.status = readiness.ready ? 200 : 503;
-    ctx.body = readiness;
-  });
-  ops.get('/metrics', async (ctx) => {
-    ctx.type = deps.registry.contentType;
-    ctx.body = await deps.registry.metrics();
-  });
-
+  const ops = opsRoutes<RequestState>(deps);
   const api = apiRouter();
-  app.use(httpMetrics(deps.registry));
+  app.use(httpMetrics(deps.registry, 'match_service'));
   app.use(errorMiddleware(log));
   app.use(ops.routes());
   app.use(async (ctx, next) => {

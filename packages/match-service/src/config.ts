@@ -9,6 +9,9 @@ import {
   natsOptionsFromEnv,
   type NatsConnectionOptions,
 } from '@jetbox/events';
+import { envReader } from '@jetbox/service-kit';
+
+export { ConfigError } from '@jetbox/service-kit';
 
 /** Where match-service listens when `PORT` is not set. @defaultValue 3000 */
 export const DEFAULT_PORT = 3000;
@@ -39,56 +42,19 @@ export interface MatchServiceConfig {
   relayInProcess: boolean;
 }
 
-/** Thrown at start-up for a malformed variable, naming it. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'INVALID_CONFIG';
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable} ${problem}`);
-  }
-}
-
 export function readConfig(
   env: Record<string, string | undefined> = process.env,
 ): MatchServiceConfig {
-  const get = (name: string) => {
-    const v = env[name]?.trim();
-    return v ? v : undefined;
-  };
+  const read = envReader(env);
   return {
-    port: integer('PORT', get('PORT'), DEFAULT_PORT, 0, 65535),
-    databaseUrl: get('DATABASE_URL') ?? DEFAULT_DATABASE_URL,
+    port: read.integer('PORT', DEFAULT_PORT, 0, 65535),
+    databaseUrl: read.string('DATABASE_URL', DEFAULT_DATABASE_URL),
     nats: { servers: [DEFAULT_NATS_URL], ...natsOptionsFromEnv(env) },
-    stream: get('JETBOX_STREAM') ?? DEFAULT_RELAY_STREAM,
-    subjectPrefix: get('JETBOX_SUBJECT_PREFIX') ?? DEFAULT_SUBJECT_PREFIX,
-    dlqStream: get('JETBOX_DLQ_STREAM') ?? DEFAULT_DLQ_STREAM,
-    dlqSubjectPrefix: get('JETBOX_DLQ_SUBJECT_PREFIX') ?? DEFAULT_DLQ_SUBJECT_PREFIX,
-    partitions: integer('JETBOX_PARTITIONS', get('JETBOX_PARTITIONS'), DEFAULT_PARTITIONS, 1, 1024),
-    relayInProcess: boolean('RELAY_IN_PROCESS', get('RELAY_IN_PROCESS'), true),
+    stream: read.string('JETBOX_STREAM', DEFAULT_RELAY_STREAM),
+    subjectPrefix: read.string('JETBOX_SUBJECT_PREFIX', DEFAULT_SUBJECT_PREFIX),
+    dlqStream: read.string('JETBOX_DLQ_STREAM', DEFAULT_DLQ_STREAM),
+    dlqSubjectPrefix: read.string('JETBOX_DLQ_SUBJECT_PREFIX', DEFAULT_DLQ_SUBJECT_PREFIX),
+    partitions: read.integer('JETBOX_PARTITIONS', DEFAULT_PARTITIONS, 1, 1024),
+    relayInProcess: read.boolean('RELAY_IN_PROCESS', true),
   };
-}
-
-function integer(
-  name: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-) {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
-  }
-  return n;
-}
-
-function boolean(name: string, raw: string | undefined, fallback: boolean) {
-  if (raw === undefined) return fallback;
-  if (/^(true|1|yes|on)$/i.test(raw)) return true;
-  if (/^(false|0|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
 }

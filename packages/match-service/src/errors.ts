@@ -1,3 +1,5 @@
+import { ServiceError, type FieldError } from '@jetbox/service-kit';
+
 /** Stable codes of match-service's errors; each maps to one HTTP status. */
 export const MatchServiceErrorCode = {
   NotFound: 'NOT_FOUND',
@@ -34,27 +36,18 @@ const TITLE: Record<MatchServiceErrorCode, string> = {
   ALREADY_MATCHED: 'User already matched',
 };
 
-/** One offending field of a request: a JSON Pointer-like path and what is wrong with it. */
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
 /** An error the HTTP layer turns into `application/problem+json` with its code's status. */
-export class MatchServiceError extends Error {
+export class MatchServiceError extends ServiceError {
   override readonly name = 'MatchServiceError';
-  readonly status: number;
-  readonly title: string;
+  declare readonly code: MatchServiceErrorCode;
 
   constructor(
-    readonly code: MatchServiceErrorCode,
+    code: MatchServiceErrorCode,
     message: string,
-    readonly errors: FieldError[] = [],
+    errors: FieldError[] = [],
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.status = STATUS[code];
-    this.title = TITLE[code];
+    super(code, STATUS[code], TITLE[code], message, errors, options);
   }
 
   static notFound(what: string, id: string): MatchServiceError {

@@ -12,7 +12,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
-import { listen } from './listen.js';
+import { listen } from '@jetbox/service-kit';
 import { createMatchOutbox } from './matchOutbox.js';
 import { matchOrmOptions } from './ormOptions.js';
 

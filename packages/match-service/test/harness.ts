@@ -11,7 +11,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { createApp } from '../src/app.js';
-import { listen, type Listening } from '../src/listen.js';
+import { listen, type Listening } from '@jetbox/service-kit';
 import { createMatchOutbox } from '../src/matchOutbox.js';
 import { matchOrmOptions } from '../src/ormOptions.js';
 

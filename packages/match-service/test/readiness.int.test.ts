@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { createApp } from '../src/app.js';
-import { listen, type Listening } from '../src/listen.js';
+import { listen, type Listening } from '@jetbox/service-kit';
 import { createMatchOutbox } from '../src/matchOutbox.js';
 import { matchOrmOptions } from '../src/ormOptions.js';
 

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
-import { MatchServiceError, MatchServiceErrorCode, type FieldError } from '../errors.js';
+import type { FieldError } from '@jetbox/service-kit';
+import { MatchServiceError, MatchServiceErrorCode } from '../errors.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 

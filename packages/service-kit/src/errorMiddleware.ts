@@ -1,6 +1,6 @@
 import { NotFoundError, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Middleware } from 'koa';
-import { isMatchServiceError, type FieldError } from '../errors.js';
+import { isServiceError, type FieldError } from './ServiceError.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
 // URNs like the schemas' `urn:jetbox:schema:…`: stable identifiers, not pages to fetch.
@@ -16,7 +16,7 @@ export interface Problem {
   errors?: FieldError[];
 }
 
-interface Log {
+export interface ErrorLog {
   error(obj: object, msg: string): void;
 }
 
@@ -25,7 +25,7 @@ interface Log {
  * exist, is answered with `application/problem+json`; unexpected errors are logged and
  * answered with a 500 that does not leak their message.
  */
-export function errorMiddleware(log: Log): Middleware {
+export function errorMiddleware(log: ErrorLog): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -50,8 +50,8 @@ function respond(ctx: Parameters<Middleware>[0], problem: Problem): void {
   ctx.type = PROBLEM_JSON;
 }
 
-function toProblem(err: unknown, instance: string, log: Log): Problem {
-  if (isMatchServiceError(err)) {
+function toProblem(err: unknown, instance: string, log: ErrorLog): Problem {
+  if (isServiceError(err)) {
     return {
       type: `${TYPE_BASE}${err.code.toLowerCase().replace(/_/g, '-')}`,
       title: err.title,

@@ -2,20 +2,20 @@ import { Counter, Histogram, collectDefaultMetrics, type Registry } from 'prom-c
 import type { Middleware } from 'koa';
 
 /**
- * Registers the process metrics and HTTP request metrics on `registry`, and returns the
- * middleware that observes each request by route pattern (never by raw path, which would make
- * one series per id).
+ * Registers the process metrics and HTTP request metrics (`<prefix>_http_requests_total`,
+ * `<prefix>_http_request_duration_seconds`) on `registry`, and returns the middleware that
+ * observes each request by route pattern (never by raw path, which would make one series per id).
  */
-export function httpMetrics(registry: Registry): Middleware {
+export function httpMetrics(registry: Registry, prefix: string): Middleware {
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
-    name: 'match_service_http_requests_total',
+    name: `${prefix}_http_requests_total`,
     help: 'HTTP requests by method, route and status',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
   });
   const duration = new Histogram({
-    name: 'match_service_http_request_duration_seconds',
+    name: `${prefix}_http_request_duration_seconds`,
     help: 'HTTP request duration by method and route',
     labelNames: ['method', 'route'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
