@@ -9,6 +9,7 @@ export const JetboxErrorCode = {
   NotStarted: 'NOT_STARTED',
   StopTimeout: 'STOP_TIMEOUT',
   NonRetryable: 'NON_RETRYABLE',
+  RetryLater: 'RETRY_LATER',
   NotFound: 'NOT_FOUND',
 } as const;
 export type JetboxErrorCode = (typeof JetboxErrorCode)[keyof typeof JetboxErrorCode];

@@ -76,6 +76,7 @@ export {
   resolveConsumerOptions,
 } from './consumer/consumerOptions.js';
 export { NonRetryableError, isNonRetryableError } from './consumer/NonRetryableError.js';
+export { RetryLaterError, isRetryLaterError } from './consumer/RetryLaterError.js';
 export { DEFAULT_BACKOFF, backoffDelay } from './consumer/backoffDelay.js';
 export { DeadLetterHeader, deadLetterSubject } from './consumer/deadLetterHeaders.js';
 export { ensureConsumer } from './consumer/ensureConsumer.js';

@@ -24,6 +24,8 @@ export interface ConsumerEventMap {
   'consumer:ignored': [MessageRef];
   /** The handler failed; it will be retried after `delayMs`. */
   'consumer:retrying': [MessageRef & { delayMs: number; error: Error }];
+  /** The handler threw a `RetryLaterError`: retried after `delayMs`, the attempt not counted. */
+  'consumer:deferred': [MessageRef & { delayMs: number; error: Error }];
   'consumer:deadLettered': [
     MessageRef & { reason: DeadLetterReason; error: Error; deadLetterSubject: string },
   ];

@@ -25,6 +25,7 @@ import {
 } from './deadLetterHeaders.js';
 import { ensureConsumer } from './ensureConsumer.js';
 import { isNonRetryableError } from './NonRetryableError.js';
+import { isRetryLaterError } from './RetryLaterError.js';
 import { asError, prepareMessage, type PreparedEvent } from './prepareMessage.js';
 import { Semaphore } from './Semaphore.js';
 
@@ -182,6 +183,16 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
         semaphore.release();
       }
       if (isNonRetryableError(error)) return deadLetter(item, 'non-retryable', error);
+      if (isRetryLaterError(error)) {
+        if (!running) return release(msg, { nakMs: error.delayMs });
+        events.emit('consumer:deferred', { ...ref, delayMs: error.delayMs, error });
+        if (!(await sleep(error.delayMs, abort.signal))) {
+          return release(msg, { nakMs: error.delayMs });
+        }
+        // Not an attempt: the handler could not do its work, through no fault of the message.
+        attempt--;
+        continue;
+      }
       const delayMs = backoffDelay(attempt, options.backoff);
       // A handler that failed because we are stopping (ctx.signal) did not really fail its
       // last attempt: give it back rather than dead-letter it.

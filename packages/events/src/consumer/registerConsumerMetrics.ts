@@ -15,6 +15,7 @@ interface ConsumerMetrics {
   duplicates: Counter<'consumer'>;
   ignored: Counter<'consumer'>;
   retries: Counter<'consumer'>;
+  deferred: Counter<'consumer'>;
   deadLettered: Counter<'consumer' | 'reason'>;
   duration: Histogram<'consumer'>;
   consumers: Set<Consumer>;
@@ -24,7 +25,7 @@ const byRegistry = new WeakMap<Registry, Map<string, ConsumerMetrics>>();
 
 /**
  * Counts a consumer's outcomes in Prometheus metrics (`<prefix>processed_total`,
- * `duplicates_total`, `ignored_total`, `retries_total`, `dead_lettered_total{reason}`,
+ * `duplicates_total`, `ignored_total`, `retries_total`, `deferred_total`, `dead_lettered_total{reason}`,
  * `handler_duration_seconds`) and reports its lag from the server's consumer info at scrape
  * time (`lag`: not yet delivered, `ack_pending`). Several consumers can share a registry.
  * Returns a function that stops counting this consumer.
@@ -50,6 +51,7 @@ export function registerConsumerMetrics(
     'consumer:duplicate': () => metrics.duplicates.inc(labels),
     'consumer:ignored': () => metrics.ignored.inc(labels),
     'consumer:retrying': () => metrics.retries.inc(labels),
+    'consumer:deferred': () => metrics.deferred.inc(labels),
     'consumer:deadLettered': (e: { reason: string }) =>
       metrics.deadLettered.inc({ consumer: consumer_, reason: e.reason }),
   };
@@ -58,6 +60,7 @@ export function registerConsumerMetrics(
   events.on('consumer:duplicate', listeners['consumer:duplicate']);
   events.on('consumer:ignored', listeners['consumer:ignored']);
   events.on('consumer:retrying', listeners['consumer:retrying']);
+  events.on('consumer:deferred', listeners['consumer:deferred']);
   events.on('consumer:deadLettered', listeners['consumer:deadLettered']);
   metrics.consumers.add(consumer);
   return () => {
@@ -65,6 +68,7 @@ export function registerConsumerMetrics(
     events.off('consumer:duplicate', listeners['consumer:duplicate']);
     events.off('consumer:ignored', listeners['consumer:ignored']);
     events.off('consumer:retrying', listeners['consumer:retrying']);
+    events.off('consumer:deferred', listeners['consumer:deferred']);
     events.off('consumer:deadLettered', listeners['consumer:deadLettered']);
     metrics.consumers.delete(consumer);
   };
@@ -111,6 +115,10 @@ function createMetrics(registry: Registry, prefix: string): ConsumerMetrics {
     ),
     ignored: counter('ignored_total', 'Events of a type without a handler, acknowledged.'),
     retries: counter('retries_total', 'Handler failures that were retried.'),
+    deferred: counter(
+      'deferred_total',
+      'Handler attempts put off by a RetryLaterError (a dependency unavailable); not counted as attempts.',
+    ),
     deadLettered: new Counter({
       name: `${prefix}dead_lettered_total`,
       help: 'Messages sent to the dead-letter stream, by reason.',
