@@ -1,18 +1,9 @@
-import {
-  applyStreams,
-  connectNats,
-  createLogger,
-  createRelay,
-  migrate,
-  resolveStreamsOptions,
-  type Relay,
-} from '@jetbox/events';
+import { connectNats, createLogger, createRelay, migrate, type Relay } from '@jetbox/events';
+import { applyServiceStreams, listen } from '@jetbox/service-kit';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { readConfig } from './config.js';
-import { listen } from '@jetbox/service-kit';
 import { createMatchOutbox } from './matchOutbox.js';
 import { matchOrmOptions } from './ormOptions.js';
 
@@ -29,13 +20,7 @@ const applied = await migrate(orm);
 log.info({ applied }, 'migrations applied');
 
 const nats = await connectNats({ ...config.nats, name: 'match-service' });
-const streams = await applyStreams(
-  await jetstreamManager(nats),
-  resolveStreamsOptions({
-    events: { name: config.stream, subjects: [`${config.subjectPrefix}.>`] },
-    deadLetter: { name: config.dlqStream, subjects: [`${config.dlqSubjectPrefix}.>`] },
-  }),
-);
+const streams = await applyServiceStreams(nats, config);
 log.info({ streams }, 'streams applied');
 
 const registry = new Registry();

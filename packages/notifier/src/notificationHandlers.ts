@@ -1,0 +1,40 @@
+import type { EventHandlers, HandlerContext } from '@jetbox/events';
+import type { Counter } from 'prom-client';
+import { Notification } from './domain/Notification.js';
+import type { MatchClient } from './http/createMatchClient.js';
+import type { Webhook } from './http/createWebhook.js';
+
+export interface NotificationHandlerDeps {
+  matches: MatchClient;
+  webhook?: Webhook;
+  /** Counts notifications created, by event type. */
+  created: Counter<'type'>;
+}
+
+/**
+ * One handler per match event: fetch the match from match-service (the events carry ids only),
+ * then one notification per user, written with the inbox row in the consumer's transaction.
+ * The consumer handles one match's events one at a time in stream order, so a user's
+ * "created" notification always precedes its "cancelled". With a webhook, each notification
+ * is delivered before the transaction commits: a failed delivery rolls the notifications back
+ * and the event is retried (the receiver deduplicates on the idempotency key).
+ */
+export function notificationHandlers(deps: NotificationHandlerDeps): EventHandlers {
+  async function notify(type: string, matchId: string, ctx: HandlerContext): Promise<void> {
+    const match = await deps.matches.get(matchId, ctx.signal);
+    const notifications = match.userIds.map((userId) =>
+      Notification.of({ eventId: ctx.event.id, userId, type, matchId }),
+    );
+    await ctx.em.persist(notifications).flush();
+    if (deps.webhook) {
+      for (const n of notifications) await deps.webhook.deliver(n, ctx.signal);
+    }
+    deps.created.inc({ type }, notifications.length);
+  }
+  return {
+    'com.jetbox.match.created': (data, ctx) =>
+      notify('com.jetbox.match.created', data.matchId, ctx),
+    'com.jetbox.match.cancelled': (data, ctx) =>
+      notify('com.jetbox.match.cancelled', data.matchId, ctx),
+  };
+}
