@@ -52,13 +52,17 @@ ensure_nats() {
 }
 
 ensure_database() {
-  # `npm run dev` uses the default database when DATABASE_URL is not set: make sure it exists.
+  # `npm run dev` uses the default databases when DATABASE_URL is not set: make sure they exist
+  # (match-service's `jetbox`, notifier's `jetbox_notifier`).
   [ -n "${DATABASE_URL:-}" ] && return
   command -v psql >/dev/null 2>&1 || return
-  if ! psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -tAc "select 1 from pg_database where datname = 'jetbox'" | grep -q 1; then
-    echo "ensure-services: creating database jetbox"
-    psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -qc 'create database jetbox'
-  fi
+  local db
+  for db in jetbox jetbox_notifier; do
+    if ! psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -tAc "select 1 from pg_database where datname = '$db'" | grep -q 1; then
+      echo "ensure-services: creating database $db"
+      psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -qc "create database $db"
+    fi
+  done
 }
 
 ensure_postgres

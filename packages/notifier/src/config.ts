@@ -1,5 +1,6 @@
-import { DEFAULT_DATABASE_URL } from '@jetbox/events';
+import { DEFAULT_CONSUMER_ACK_WAIT_MS, DEFAULT_DATABASE_URL } from '@jetbox/events';
 import { ConfigError, envReader, readJetboxEnv, type JetboxEnv } from '@jetbox/service-kit';
+
 import { DEFAULT_HTTP_POLICY, type HttpPolicyOptions } from './http/httpPolicyOptions.js';
 
 export { ConfigError };
@@ -26,6 +27,11 @@ export interface NotifierConfig extends JetboxEnv {
   consumerName: string;
   /** Matches handled at once (one match's events always in order). @defaultValue 8 */
   concurrency: number;
+  /**
+   * A message delivered to an instance that died is redelivered after this long
+   * (`NOTIFIER_ACK_WAIT_MS`; live instances keep theirs with heartbeats). @defaultValue 30000
+   */
+  ackWaitMs: number;
   /** Base URL of match-service. @defaultValue `http://127.0.0.1:3000` */
   matchServiceUrl: string;
   /** Each notification is also POSTed here when set. @defaultValue none */
@@ -55,6 +61,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     port: read.integer('PORT', DEFAULT_PORT, 0, 65535),
     consumerName,
     concurrency: read.integer('NOTIFIER_CONCURRENCY', DEFAULT_CONCURRENCY, 1, 256),
+    ackWaitMs: read.integer('NOTIFIER_ACK_WAIT_MS', DEFAULT_CONSUMER_ACK_WAIT_MS, 1000, 3_600_000),
     matchServiceUrl: read.httpUrl('MATCH_SERVICE_URL', DEFAULT_MATCH_SERVICE_URL),
     webhookUrl: read.httpUrl('NOTIFIER_WEBHOOK_URL'),
     http: {

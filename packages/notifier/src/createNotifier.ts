@@ -24,6 +24,7 @@ export interface NotifierDeps {
     NotifierConfig,
     | 'consumerName'
     | 'concurrency'
+    | 'ackWaitMs'
     | 'stream'
     | 'subjectPrefix'
     | 'dlqSubjectPrefix'
@@ -63,6 +64,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     stream: config.stream,
     subjects: `${config.subjectPrefix}.match.>`,
     concurrency: config.concurrency,
+    ackWaitMs: config.ackWaitMs,
     deadLetterSubjectPrefix: config.dlqSubjectPrefix,
     logger: deps.logger,
     ...deps.consumer,

@@ -11,6 +11,7 @@ describe('notifier readConfig', () => {
       subjectPrefix: 'events',
       consumerName: 'notifier',
       concurrency: 8,
+      ackWaitMs: 30_000,
       matchServiceUrl: 'http://127.0.0.1:3000',
       webhookUrl: undefined,
       streamReplicas: 1,

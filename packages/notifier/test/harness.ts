@@ -147,6 +147,7 @@ export async function startNotifierHarness(
       config: {
         consumerName: 'notifier',
         concurrency: options.concurrency ?? 4,
+        ackWaitMs: 30_000,
         stream,
         subjectPrefix: prefix,
         dlqSubjectPrefix: dlqPrefix,

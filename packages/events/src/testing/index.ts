@@ -1,6 +1,7 @@
 export { createTestDatabase, uniqueName } from './testDatabase.js';
 export { connectTestNats, deleteStreams, testNatsUrl, uniqueStreamName } from './testNats.js';
 export { startNatsCluster, startNatsServer } from './natsServer.js';
+export { spawnService } from './spawnService.js';
 
 export type { TestDatabase } from './testDatabase.js';
 export type {
@@ -9,3 +10,4 @@ export type {
   NatsServerHandle,
   NatsServerOptions,
 } from './natsServer.js';
+export type { ServiceProcess, SpawnServiceOptions } from './spawnService.js';

@@ -1,0 +1,277 @@
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { listDeadLetters } from '@jetbox/events';
+import {
+  connectTestNats,
+  createTestDatabase,
+  deleteStreams,
+  spawnService,
+  uniqueStreamName,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@jetbox/events/testing';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { expect } from 'chai';
+import pg from 'pg';
+import { waitFor } from './harness.js';
+
+const notifierDir = fileURLToPath(new URL('..', import.meta.url));
+const matchServiceDir = fileURLToPath(new URL('../../match-service', import.meta.url));
+
+interface NotificationJson {
+  eventId: string;
+  type: string;
+  matchId: string;
+}
+
+/**
+ * match-service and notifier as separate processes (`src/main.ts`, as `npm run dev` runs them)
+ * against the real PostgreSQL and NATS, driven over HTTP only.
+ */
+describe('end to end: match-service → relay → JetStream → notifier, as processes', function () {
+  this.timeout(120_000);
+  let matchDb: TestDatabase;
+  let notifierDb: TestDatabase;
+  let nats: NatsConnection;
+  let matchService: ServiceProcess | undefined;
+  let notifier: ServiceProcess | undefined;
+  let matchPort: number;
+  let notifierPort: number;
+  const stream = uniqueStreamName('E2E');
+  const dlqStream = `${stream}_DLQ`;
+  const prefix = stream.toLowerCase();
+  let region = 0;
+
+  const common = () => ({
+    JETBOX_STREAM: stream,
+    JETBOX_SUBJECT_PREFIX: prefix,
+    JETBOX_DLQ_STREAM: dlqStream,
+    JETBOX_DLQ_SUBJECT_PREFIX: `${prefix}_dlq`,
+    JETBOX_LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+  });
+  const startMatchService = async () => {
+    matchService = await spawnService({
+      name: 'match-service',
+      cwd: matchServiceDir,
+      env: {
+        ...common(),
+        DATABASE_URL: matchDb.url,
+        PORT: String(matchPort),
+        JETBOX_LOG_LEVEL: 'info',
+      },
+    });
+  };
+  const startNotifier = async (env: Record<string, string> = {}) => {
+    notifier = await spawnService({
+      name: 'notifier',
+      cwd: notifierDir,
+      env: {
+        ...common(),
+        JETBOX_LOG_LEVEL: 'info',
+        DATABASE_URL: notifierDb.url,
+        PORT: String(notifierPort),
+        MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
+        NOTIFIER_HTTP_BACKOFF_MS: '50',
+        NOTIFIER_HTTP_MAX_BACKOFF_MS: '200',
+        NOTIFIER_BREAKER_HALF_OPEN_MS: '1000',
+        // What a killed instance held comes back sooner than the 30 s default.
+        NOTIFIER_ACK_WAIT_MS: '3000',
+        ...env,
+      },
+    });
+  };
+
+  before(async () => {
+    [matchDb, notifierDb] = await Promise.all([
+      createTestDatabase('e2e_match'),
+      createTestDatabase('e2e_notifier'),
+    ]);
+    nats = await connectTestNats();
+    [matchPort, notifierPort] = await Promise.all([freePort(), freePort()]);
+    await startMatchService();
+    await startNotifier();
+  });
+
+  after(async () => {
+    await notifier?.stop();
+    await matchService?.stop();
+    await deleteStreams(nats, stream, dlqStream);
+    await nats?.close();
+    await matchDb?.drop();
+    await notifierDb?.drop();
+  });
+
+  const call = async <T>(method: string, url: string, body?: unknown) => {
+    const res = await fetch(url, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  const ms = (path: string) => `http://127.0.0.1:${matchPort}${path}`;
+  const notificationsOf = async (userId: string) =>
+    (
+      await call<NotificationJson[]>(
+        'GET',
+        `http://127.0.0.1:${notifierPort}/users/${userId}/notifications?limit=1000`,
+      )
+    ).body;
+
+  /** Registers two compatible users in a region of their own and matches them. */
+  async function matchPair(): Promise<{ matchId: string; users: [string, string] }> {
+    const r = `region-${++region}`;
+    const users: string[] = [];
+    for (const name of ['A', 'B']) {
+      const u = await call<{ id: string }>('POST', ms('/users'), {
+        name,
+        region: r,
+        interests: ['chess'],
+      });
+      expect(u.status).to.equal(201);
+      users.push(u.body.id);
+    }
+    expect((await call('POST', ms(`/users/${users[0]}/match-requests`))).status).to.equal(202);
+    const m = await call<{ status: string; matchId: string }>(
+      'POST',
+      ms(`/users/${users[1]}/match-requests`),
+    );
+    expect(m.body.status).to.equal('matched');
+    return { matchId: m.body.matchId, users: [users[0]!, users[1]!] };
+  }
+
+  const notificationRows = async () => {
+    const client = new pg.Client({ connectionString: notifierDb.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ event_id: string; user_id: string; n: number }>(
+        'select event_id, user_id, count(*)::int as n from notifications group by 1, 2',
+      );
+      return rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const streamMessages = async () =>
+    (await (await jetstreamManager(nats)).streams.info(stream)).state.messages;
+  const deadLetters = () =>
+    listDeadLetters(nats, {
+      stream: dlqStream,
+      subjectPrefix: `${prefix}_dlq`,
+      consumer: 'notifier',
+    });
+
+  it('users → match → cancel: each user is notified once per event, created before cancelled', async () => {
+    const cancelled = await matchPair();
+    const kept = await matchPair();
+    const c = await call<{ status: string }>('POST', ms(`/matches/${cancelled.matchId}/cancel`), {
+      reason: { code: 'user_request', note: 'moved away' },
+    });
+    expect(c.body.status).to.equal('cancelled');
+
+    for (const user of cancelled.users) {
+      await waitFor(
+        `2 notifications of ${user}`,
+        async () => (await notificationsOf(user)).length === 2,
+      );
+      const list = await notificationsOf(user);
+      expect(list.map((n) => [n.type, n.matchId])).to.deep.equal([
+        ['com.jetbox.match.created', cancelled.matchId],
+        ['com.jetbox.match.cancelled', cancelled.matchId],
+      ]);
+    }
+    for (const user of kept.users) {
+      await waitFor(
+        `the notification of ${user}`,
+        async () => (await notificationsOf(user)).length === 1,
+      );
+      expect((await notificationsOf(user))[0]).to.include({
+        type: 'com.jetbox.match.created',
+        matchId: kept.matchId,
+      });
+    }
+    expect((await notificationRows()).every((r) => r.n === 1)).to.equal(true);
+  });
+
+  it('notifier SIGKILLed mid-stream and restarted: no notification lost or doubled', async () => {
+    const before = (await notificationRows()).length;
+    await notifier!.stop();
+    const pairs = [];
+    for (let i = 0; i < 30; i++) pairs.push(await matchPair());
+    const expected = before + 60;
+    // A slow notifier (one match at a time), so the kill lands while it works through the backlog.
+    await startNotifier({ NOTIFIER_CONCURRENCY: '1' });
+    await waitFor(
+      'the first new notifications',
+      async () => (await notificationRows()).length > before,
+      30_000,
+    );
+    await notifier!.kill();
+    const atKill = (await notificationRows()).length;
+    expect(atKill, 'killed mid-stream').to.be.below(expected);
+
+    await startNotifier();
+    await waitFor(
+      'every notification',
+      async () => (await notificationRows()).length === expected,
+      60_000,
+    );
+    const rows = await notificationRows();
+    expect(rows.filter((r) => r.n !== 1)).to.deep.equal([]);
+    for (const p of pairs.slice(0, 3)) {
+      for (const user of p.users) expect(await notificationsOf(user)).to.have.length(1);
+    }
+    expect(await deadLetters()).to.deep.equal([]);
+  });
+
+  it('match-service down while events flow: notifier retries, the circuit opens, then every notification arrives once', async () => {
+    const before = (await notificationRows()).length;
+    await notifier!.stop();
+    const pairs = [];
+    for (let i = 0; i < 5; i++) pairs.push(await matchPair());
+    const published = await streamMessages();
+    // Everything match-service recorded is in the stream before it goes away.
+    await waitFor('the relay caught up', async () => (await streamMessages()) >= published);
+    const { code } = await matchService!.stop();
+    expect(code).to.equal(0);
+
+    await startNotifier();
+    const metrics = async () => (await fetch(`http://127.0.0.1:${notifierPort}/metrics`)).text();
+    await waitFor('the circuit open in /metrics', async () =>
+      (await metrics()).includes('notifier_circuit_state{target="match-service"} 1'),
+    );
+    expect(await metrics()).to.match(
+      /notifier_http_client_attempts_total\{target="match-service",outcome="network"\} [1-9]/,
+    );
+    // Far longer than maxDeliver attempts with backoff would take: nothing lost to dead letters.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await notificationRows()).length).to.equal(before);
+    expect(await deadLetters()).to.deep.equal([]);
+
+    await startMatchService();
+    await waitFor(
+      'every notification',
+      async () => (await notificationRows()).length === before + 10,
+      60_000,
+    );
+    await waitFor('the circuit closed', async () =>
+      (await metrics()).includes('notifier_circuit_state{target="match-service"} 0'),
+    );
+    expect((await notificationRows()).filter((r) => r.n !== 1)).to.deep.equal([]);
+    for (const p of pairs)
+      for (const user of p.users) expect(await notificationsOf(user)).to.have.length(1);
+    expect(await deadLetters()).to.deep.equal([]);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
