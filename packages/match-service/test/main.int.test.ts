@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import {
   connectTestNats,
   createTestDatabase,
   deleteStreams,
+  spawnService,
   uniqueStreamName,
+  type ServiceProcess,
   type TestDatabase,
 } from '@jetbox/events/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -17,10 +17,9 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 describe('match-service as a process (src/main.ts)', () => {
   let db: TestDatabase;
   let nats: NatsConnection;
-  let child: ChildProcess | undefined;
+  let child: ServiceProcess | undefined;
   const stream = uniqueStreamName('MATCH_SVC_MAIN');
   const dlqStream = `${stream}_DLQ`;
-  const output: string[] = [];
 
   before(async () => {
     db = await createTestDatabase('match_service_main');
@@ -28,20 +27,17 @@ describe('match-service as a process (src/main.ts)', () => {
   });
 
   after(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    }
+    await child?.kill();
     await deleteStreams(nats, stream, dlqStream);
     await nats?.close();
     await db?.drop();
   });
 
   it('starts, serves, publishes, and stops cleanly on SIGTERM', async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    child = await spawnService({
+      name: 'match-service',
       cwd: packageDir,
       env: {
-        ...process.env,
         DATABASE_URL: db.url,
         PORT: '0',
         JETBOX_STREAM: stream,
@@ -51,25 +47,8 @@ describe('match-service as a process (src/main.ts)', () => {
         JETBOX_DLQ_STREAM: dlqStream,
         JETBOX_DLQ_SUBJECT_PREFIX: `${stream.toLowerCase()}_dlq`,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no start in 20 s:\n${output.join('')}`)),
-        20_000,
-      );
-      child!.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-      child!.stdout!.on('data', (d: Buffer) => {
-        output.push(d.toString());
-        const m = /"url":"(http:\/\/localhost:\d+)"/.exec(output.join(''));
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      child!.once('exit', (code) => reject(new Error(`exited ${code}:\n${output.join('')}`)));
-    });
+    const url = child.url;
 
     const post = async (path: string, body?: unknown) => {
       const res = await fetch(`${url}${path}`, {
@@ -96,11 +75,8 @@ describe('match-service as a process (src/main.ts)', () => {
     }
     expect(messages, 'the in-process relay published the created event').to.equal(1);
 
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-    const [code, signal] = await exited;
-    clearTimeout(timer);
-    expect({ code, signal }, output.join('')).to.deep.equal({ code: 0, signal: null });
-    expect(output.join('')).to.match(/"msg":"stopped"/);
+    const exit = await child.stop('SIGTERM');
+    expect(exit, child.output()).to.deep.equal({ code: 0, signal: null });
+    expect(child.output()).to.match(/"msg":"stopped"/);
   });
 });
