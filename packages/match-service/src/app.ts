@@ -1,7 +1,7 @@
-import { errorMiddleware, httpMetrics, opsRoutes, type ErrorLog } from '@jetbox/service-kit';
+import { createServiceApp, type ErrorLog } from '@jetbox/service-kit';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { NatsConnection } from '@nats-io/transport-node';
-import Koa from 'koa';
+import type Koa from 'koa';
 import type { Registry } from 'prom-client';
 import { apiRouter, type RequestState } from './http/routes.js';
 
@@ -15,24 +15,7 @@ export interface AppDeps {
   log?: ErrorLog;
 }
 
-/** Builds the Koa application of match-service. Listening is the caller's business. */
+/** Builds match-service's Koa application. Listening is the caller's business. */
 export function createApp(deps: AppDeps): Koa<RequestState> {
-  const app = new Koa<RequestState>();
-  const log = deps.log ?? { error: (obj: object, msg: string) => console.error(msg, obj) };
-  // Errors are answered by errorMiddleware; Koa's default handler would only print them again.
-  app.silent = true;
-
-  const ops = opsRoutes<RequestState>(deps);
-  const api = apiRouter();
-  app.use(httpMetrics(deps.registry, 'match_service'));
-  app.use(errorMiddleware(log));
-  app.use(ops.routes());
-  app.use(async (ctx, next) => {
-    // One unit of work per request; the global EntityManager is never used for requests.
-    ctx.state.em = deps.orm.em.fork();
-    await next();
-  });
-  app.use(api.routes());
-  app.use(api.allowedMethods({ throw: true }));
-  return app;
+  return createServiceApp({ ...deps, api: apiRouter(), metricsPrefix: 'match_service' });
 }

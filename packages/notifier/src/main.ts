@@ -1,5 +1,5 @@
 import { connectNats, createLogger, migrate } from '@jetbox/events';
-import { applyServiceStreams, listen } from '@jetbox/service-kit';
+import { applyServiceStreams, handleShutdownSignals, listen } from '@jetbox/service-kit';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
@@ -40,26 +40,10 @@ log.info(
   'notifier listening',
 );
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) {
-    log.warn({ signal }, 'second signal: exiting at once');
-    process.exit(1);
-  }
-  stopping = true;
-  log.info({ signal }, 'stopping');
-  try {
-    // Stop taking messages first (in-flight ones finish or go back), then HTTP, then connections.
-    await consumer.stop();
-    await server.close();
-    await nats.drain();
-    await orm.close();
-    log.info('stopped');
-  } catch (err) {
-    log.error({ err }, 'unclean stop');
-    process.exitCode = 1;
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => void shutdown(signal));
-}
+handleShutdownSignals(log, async () => {
+  // Stop taking messages first (in-flight ones finish or go back), then HTTP, then connections.
+  await consumer.stop();
+  await server.close();
+  await nats.drain();
+  await orm.close();
+});

@@ -6,8 +6,11 @@ import {
   createTestDatabase,
   deleteStreams,
   uniqueStreamName,
+  waitFor,
   type TestDatabase,
 } from '@jetbox/events/testing';
+
+export { waitFor };
 import { dataschemaOf, type EventDataMap, type EventType } from '@jetbox/schemas';
 import { listen, type Listening } from '@jetbox/service-kit';
 import { MikroORM } from '@mikro-orm/postgresql';
@@ -218,20 +221,5 @@ export async function startNotifierHarness(
   } catch (err) {
     await close();
     throw err;
-  }
-}
-
-/** Polls `check` until it holds, failing after `timeoutMs` with `what`. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,6 +1,6 @@
+import type { ServiceState } from '@jetbox/service-kit';
 import { Router } from '@koa/router';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { DefaultState, ParameterizedContext } from 'koa';
+import type { ParameterizedContext } from 'koa';
 import { cancelMatch } from '../domain/cancelMatch.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, listUserMatches } from '../domain/listUserMatches.js';
 import { Match, type CancelReason } from '../domain/Match.js';
@@ -11,9 +11,7 @@ import { parseCancel, parseCreateUser, parseMatchRequest } from './bodies.js';
 import { readJsonBody } from './readJsonBody.js';
 
 /** What each request carries: its own EntityManager, forked by the app's middleware. */
-export interface RequestState extends DefaultState {
-  em: EntityManager;
-}
+export type RequestState = ServiceState;
 type Ctx = ParameterizedContext<RequestState>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,7 +1,5 @@
-import type { FieldError } from '@jetbox/service-kit';
+import type { FieldError, ServiceState } from '@jetbox/service-kit';
 import { Router } from '@koa/router';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { DefaultState } from 'koa';
 import {
   DEFAULT_NOTIFICATIONS_LIMIT,
   MAX_NOTIFICATIONS_LIMIT,
@@ -10,9 +8,7 @@ import {
 import { NotifierError, NotifierErrorCode } from '../errors.js';
 
 /** What each request carries: its own EntityManager, forked by the app's middleware. */
-export interface RequestState extends DefaultState {
-  em: EntityManager;
-}
+export type RequestState = ServiceState;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,0 +1,33 @@
+/** The logging calls shutdown makes; a pino logger fits. */
+export interface ShutdownLog {
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * On the first SIGINT or SIGTERM runs `stop` once (a service's ordered shutdown) and logs
+ * `stopped`, or `unclean stop` with exit code 1 when it throws; a second signal exits at once.
+ * The one place a service handles signals.
+ */
+export function handleShutdownSignals(log: ShutdownLog, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    try {
+      await stop();
+      log.info('stopped');
+    } catch (err) {
+      log.error({ err }, 'unclean stop');
+      process.exitCode = 1;
+    }
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => void shutdown(signal));
+  }
+}
