@@ -11,6 +11,7 @@ import { connectNats } from '../jetstream/connectNats.js';
 import { natsOptionsFromEnv } from '../jetstream/natsOptions.js';
 import { resolveStreamsOptions } from '../jetstream/streamsOptions.js';
 import { runRelay } from './runRelay.js';
+import { addConsumersApply } from './consumersApply.js';
 import { addDlqCommands } from './dlqCommands.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration. */
@@ -35,7 +36,7 @@ async function withPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Prom
 
 const program = new Command('jetbox')
   .description(
-    'Operate jetbox: migrations, streams, the outbox relay, outbox status, dead letters.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_PARTITIONS.',
+    'Operate jetbox: migrations, streams, the outbox relay, outbox status, dead letters.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_SUBJECT_PREFIX, JETBOX_DLQ_STREAM, JETBOX_DLQ_SUBJECT_PREFIX, JETBOX_STREAM_REPLICAS, JETBOX_PARTITIONS.',
   )
   .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
   .option('--nats-url <urls>', 'NATS servers, comma-separated (default: $NATS_URL)')
@@ -82,8 +83,12 @@ program
 function streamsOptions(e: CliEnv) {
   const replicas = e.replicas !== undefined ? { replicas: e.replicas } : {};
   return resolveStreamsOptions({
-    events: { name: e.stream, ...replicas },
-    deadLetter: { ...(e.dlqStream ? { name: e.dlqStream } : {}), ...replicas },
+    events: { name: e.stream, subjects: [`${e.subjectPrefix}.>`], ...replicas },
+    deadLetter: {
+      ...(e.dlqStream ? { name: e.dlqStream } : {}),
+      ...(e.dlqSubjectPrefix ? { subjects: [`${e.dlqSubjectPrefix}.>`] } : {}),
+      ...replicas,
+    },
   });
 }
 
@@ -135,9 +140,11 @@ streams
     if (results.some((r) => r.action !== 'unchanged')) process.exitCode = EXIT_FAILED;
   });
 
-program
+const consumers = program
   .command('consumers')
-  .description('durable consumers of the events stream')
+  .description('durable consumers of the events stream');
+addConsumersApply(consumers, env, json, int, withJsm);
+consumers
   .command('ls')
   .description(
     'each durable consumer with its lag (pending), unacknowledged and redelivered counts',
