@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { listDeadLetters } from '@jetbox/events';
 import {
@@ -13,17 +12,11 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
-import pg from 'pg';
 import { waitFor } from './harness.js';
+import { driveServices, freePort } from './support/driveServices.js';
 
 const notifierDir = fileURLToPath(new URL('..', import.meta.url));
 const matchServiceDir = fileURLToPath(new URL('../../match-service', import.meta.url));
-
-interface NotificationJson {
-  eventId: string;
-  type: string;
-  matchId: string;
-}
 
 /**
  * match-service and notifier as separate processes (`src/main.ts`, as `npm run dev` runs them)
@@ -41,7 +34,6 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
   const stream = uniqueStreamName('E2E');
   const dlqStream = `${stream}_DLQ`;
   const prefix = stream.toLowerCase();
-  let region = 0;
 
   const common = () => ({
     JETBOX_STREAM: stream,
@@ -90,6 +82,11 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
     ]);
     nats = await connectTestNats();
     [matchPort, notifierPort] = await Promise.all([freePort(), freePort()]);
+    drive = driveServices({
+      matchService: `http://127.0.0.1:${matchPort}`,
+      notifier: `http://127.0.0.1:${notifierPort}`,
+      notifierDb: notifierDb.url,
+    });
     await startMatchService();
     await startNotifier();
   });
@@ -103,59 +100,12 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
     await notifierDb?.drop();
   });
 
-  const call = async <T>(method: string, url: string, body?: unknown) => {
-    const res = await fetch(url, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  };
-  const ms = (path: string) => `http://127.0.0.1:${matchPort}${path}`;
-  const notificationsOf = async (userId: string) =>
-    (
-      await call<NotificationJson[]>(
-        'GET',
-        `http://127.0.0.1:${notifierPort}/users/${userId}/notifications?limit=1000`,
-      )
-    ).body;
-
-  /** Registers two compatible users in a region of their own and matches them. */
-  async function matchPair(): Promise<{ matchId: string; users: [string, string] }> {
-    const r = `region-${++region}`;
-    const users: string[] = [];
-    for (const name of ['A', 'B']) {
-      const u = await call<{ id: string }>('POST', ms('/users'), {
-        name,
-        region: r,
-        interests: ['chess'],
-      });
-      expect(u.status).to.equal(201);
-      users.push(u.body.id);
-    }
-    expect((await call('POST', ms(`/users/${users[0]}/match-requests`))).status).to.equal(202);
-    const m = await call<{ status: string; matchId: string }>(
-      'POST',
-      ms(`/users/${users[1]}/match-requests`),
-    );
-    expect(m.body.status).to.equal('matched');
-    return { matchId: m.body.matchId, users: [users[0]!, users[1]!] };
-  }
-
-  const notificationRows = async () => {
-    const client = new pg.Client({ connectionString: notifierDb.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ event_id: string; user_id: string; n: number }>(
-        'select event_id, user_id, count(*)::int as n from notifications group by 1, 2',
-      );
-      return rows;
-    } finally {
-      await client.end();
-    }
-  };
+  let drive: ReturnType<typeof driveServices>;
+  const call = <T>(method: string, url: string, body?: unknown) => drive.call<T>(method, url, body);
+  const ms = (path: string) => drive.ms(path);
+  const notificationsOf = (userId: string) => drive.notificationsOf(userId);
+  const matchPair = () => drive.matchPair();
+  const notificationRows = () => drive.notificationRows();
   const streamMessages = async () =>
     (await (await jetstreamManager(nats)).streams.info(stream)).state.messages;
   const deadLetters = () =>
@@ -267,11 +217,3 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
     expect(await deadLetters()).to.deep.equal([]);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

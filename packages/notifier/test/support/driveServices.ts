@@ -1,0 +1,82 @@
+import { createServer } from 'node:net';
+import { expect } from 'chai';
+import pg from 'pg';
+
+export interface NotificationJson {
+  id: string;
+  eventId: string;
+  type: string;
+  matchId: string;
+  createdAt: string;
+}
+
+/** Drives match-service and notifier over HTTP, and reads notifier's table, for process tests. */
+export function driveServices(urls: {
+  matchService: string;
+  notifier: string;
+  notifierDb: string;
+}) {
+  let region = 0;
+  const call = async <T>(method: string, url: string, body?: unknown) => {
+    const res = await fetch(url, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  const ms = (path: string) => `${urls.matchService}${path}`;
+  return {
+    call,
+    ms,
+    async notificationsOf(userId: string) {
+      const url = `${urls.notifier}/users/${userId}/notifications?limit=1000`;
+      return (await call<NotificationJson[]>('GET', url)).body;
+    },
+    /** Registers two compatible users in a region of their own and matches them. */
+    async matchPair(): Promise<{ matchId: string; users: [string, string] }> {
+      const r = `region-${process.pid}-${++region}`;
+      const users: string[] = [];
+      for (const name of ['A', 'B']) {
+        const u = await call<{ id: string }>('POST', ms('/users'), {
+          name,
+          region: r,
+          interests: ['chess'],
+        });
+        expect(u.status, JSON.stringify(u.body)).to.equal(201);
+        users.push(u.body.id);
+      }
+      expect((await call('POST', ms(`/users/${users[0]}/match-requests`))).status).to.equal(202);
+      const m = await call<{ status: string; matchId: string }>(
+        'POST',
+        ms(`/users/${users[1]}/match-requests`),
+      );
+      expect(m.body.status).to.equal('matched');
+      return { matchId: m.body.matchId, users: [users[0]!, users[1]!] };
+    },
+    /** Notifications per (event, user): more than one would be a double. */
+    async notificationRows() {
+      const client = new pg.Client({ connectionString: urls.notifierDb });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ event_id: string; user_id: string; n: number }>(
+          'select event_id, user_id, count(*)::int as n from notifications group by 1, 2',
+        );
+        return rows;
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
