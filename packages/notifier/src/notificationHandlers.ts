@@ -21,6 +21,7 @@ export interface NotificationHandlerDeps {
  */
 export function notificationHandlers(deps: NotificationHandlerDeps): EventHandlers {
   async function notify(type: string, matchId: string, ctx: HandlerContext): Promise<void> {
+    if (type === CANCELLED) await requireCreatedNotified(matchId, ctx);
     const match = await deps.matches.get(matchId, ctx.signal);
     const notifications = match.userIds.map((userId) =>
       Notification.of({ eventId: ctx.event.id, userId, type, matchId }),
@@ -32,9 +33,23 @@ export function notificationHandlers(deps: NotificationHandlerDeps): EventHandle
     deps.created.inc({ type }, notifications.length);
   }
   return {
-    'com.jetbox.match.created': (data, ctx) =>
-      notify('com.jetbox.match.created', data.matchId, ctx),
-    'com.jetbox.match.cancelled': (data, ctx) =>
-      notify('com.jetbox.match.cancelled', data.matchId, ctx),
+    'com.jetbox.match.created': (data, ctx) => notify(CREATED, data.matchId, ctx),
+    'com.jetbox.match.cancelled': (data, ctx) => notify(CANCELLED, data.matchId, ctx),
   };
+}
+
+const CREATED = 'com.jetbox.match.created';
+const CANCELLED = 'com.jetbox.match.cancelled';
+
+/**
+ * One instance handles a match's events in stream order, but several instances (scaled by
+ * KEDA) share the durable consumer, so one may get "cancelled" while another still works on
+ * "created". Until "created" is notified, "cancelled" fails as retryable and waits its turn;
+ * if "created" never arrives (dead-lettered), "cancelled" is dead-lettered after its attempts.
+ */
+async function requireCreatedNotified(matchId: string, ctx: HandlerContext): Promise<void> {
+  const created = await ctx.em.count(Notification, { matchId, type: CREATED });
+  if (created === 0) {
+    throw new Error(`match ${matchId}: "created" is not notified yet; "cancelled" waits for it`);
+  }
 }

@@ -109,7 +109,13 @@ export interface NotifierHarness {
   registry: Registry;
   server: Listening;
   /** A match the stub knows, and its created event published. Returns the event id. */
-  publish<T extends EventType>(type: T, data: EventDataMap[T], id?: string): Promise<string>;
+  publish<T extends EventType>(
+    type: T,
+    data: EventDataMap[T],
+    id?: string,
+    /** Partition key. @defaultValue the match id */
+    key?: string,
+  ): Promise<string>;
   newMatch(): MatchView;
   metric(name: string, labels: string): Promise<number | undefined>;
   close(): Promise<void>;
@@ -190,8 +196,7 @@ export async function startNotifierHarness(
         matchService.matches.set(match.id, match);
         return match;
       },
-      async publish(type, data, id = uuidv7()) {
-        const key = (data as { matchId: string }).matchId;
+      async publish(type, data, id = uuidv7(), key = (data as { matchId: string }).matchId) {
         const { headers, data: body } = encodeCloudEvent(
           {
             specversion: '1.0',

@@ -93,6 +93,32 @@ describe('notifier: match events become notifications, once, through a resilient
     ).to.equal(2);
   });
 
+  it('holds "cancelled" back until "created" is notified when another worker could take it first', async () => {
+    h = await startNotifierHarness();
+    const match = h.newMatch();
+    const data = { matchId: match.id, userIds: match.userIds };
+    const retrying: string[] = [];
+    h.notifier.consumer.events.on('consumer:retrying', (e) => retrying.push(e.error.message));
+    // Another key, so this worker does not order them: as if two workers shared the consumer.
+    await h.publish(
+      'com.jetbox.match.cancelled',
+      { ...data, reason: { code: 'other' } },
+      undefined,
+      'elsewhere',
+    );
+    await waitFor('the cancelled event held back', () => retrying.length > 0);
+    expect(retrying[0]).to.contain('"created" is not notified yet');
+    await h.publish('com.jetbox.match.created', { ...data, region: 'eu' });
+    await waitFor('4 notifications', async () => (await count()) === 4);
+    for (const user of match.userIds) {
+      expect((await notificationsOf(user)).map((n) => n.type)).to.deep.equal([
+        'com.jetbox.match.created',
+        'com.jetbox.match.cancelled',
+      ]);
+    }
+    expect(await deadLetters()).to.deep.equal([]);
+  });
+
   it('dead-letters the event of a match match-service does not know, and goes on', async () => {
     h = await startNotifierHarness();
     const unknown = uuidv7();
