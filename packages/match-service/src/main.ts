@@ -1,5 +1,10 @@
 import { connectNats, createLogger, createRelay, migrate, type Relay } from '@jetbox/events';
-import { applyServiceStreams, handleShutdownSignals, listen } from '@jetbox/service-kit';
+import {
+  applyServiceStreams,
+  handleShutdownSignals,
+  listen,
+  setupTracing,
+} from '@jetbox/service-kit';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
@@ -10,6 +15,8 @@ import { matchOrmOptions } from './ormOptions.js';
 // The only entry point: wires configuration, database, NATS, relay and HTTP, and owns shutdown.
 const log = createLogger('match-service');
 const config = readConfig();
+// First, so the spans of everything below (requests, publishes, handlers) can be exported.
+const tracing = setupTracing({ serviceName: 'match-service', otlpTracesUrl: config.otlpTracesUrl });
 
 const outbox = createMatchOutbox({
   partitions: config.partitions,
@@ -53,4 +60,5 @@ handleShutdownSignals(log, async () => {
   await relay?.stop();
   await nats.drain();
   await orm.close();
+  await tracing.shutdown();
 });

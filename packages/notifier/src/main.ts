@@ -1,5 +1,10 @@
 import { connectNats, createLogger, migrate } from '@jetbox/events';
-import { applyServiceStreams, handleShutdownSignals, listen } from '@jetbox/service-kit';
+import {
+  applyServiceStreams,
+  handleShutdownSignals,
+  listen,
+  setupTracing,
+} from '@jetbox/service-kit';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Registry } from 'prom-client';
 import { createApp } from './app.js';
@@ -10,6 +15,8 @@ import { notifierOrmOptions } from './ormOptions.js';
 // The only entry point: wires configuration, database, NATS, the consumer and HTTP, and owns shutdown.
 const log = createLogger('notifier');
 const config = readConfig();
+// First, so the spans of everything below (requests, publishes, handlers) can be exported.
+const tracing = setupTracing({ serviceName: 'notifier', otlpTracesUrl: config.otlpTracesUrl });
 
 const orm = await MikroORM.init(notifierOrmOptions(config.databaseUrl));
 const applied = await migrate(orm);
@@ -46,4 +53,5 @@ handleShutdownSignals(log, async () => {
   await server.close();
   await nats.drain();
   await orm.close();
+  await tracing.shutdown();
 });

@@ -4,6 +4,7 @@ import Koa, { type DefaultState } from 'koa';
 import { errorMiddleware, type ErrorLog } from './errorMiddleware.js';
 import { httpMetrics } from './httpMetrics.js';
 import { opsRoutes, type OpsDeps } from './opsRoutes.js';
+import { traceRequests } from './traceRequests.js';
 
 /** What each API request carries: its own EntityManager. */
 export interface ServiceState extends DefaultState {
@@ -20,7 +21,7 @@ export interface ServiceAppOptions<S extends ServiceState> extends OpsDeps {
 }
 
 /**
- * A service's Koa application: HTTP metrics, problem+json errors, `/healthz` `/readyz`
+ * A service's Koa application: a trace span per request, HTTP metrics, problem+json errors, `/healthz` `/readyz`
  * `/metrics`, then the API with one forked EntityManager per request (the global one is never
  * used for requests) and 405s for known paths with other methods. Listening is the caller's.
  */
@@ -30,6 +31,7 @@ export function createServiceApp<S extends ServiceState>(options: ServiceAppOpti
   // Errors are answered by errorMiddleware; Koa's default handler would only print them again.
   app.silent = true;
   const ops = opsRoutes<S>(options);
+  app.use(traceRequests(options.metricsPrefix));
   app.use(httpMetrics(options.registry, options.metricsPrefix));
   app.use(errorMiddleware(log));
   app.use(ops.routes());

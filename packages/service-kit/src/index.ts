@@ -10,6 +10,8 @@ export { httpMetrics } from './httpMetrics.js';
 export { opsRoutes } from './opsRoutes.js';
 export { readJetboxEnv } from './readJetboxEnv.js';
 export { ServiceError, isServiceError } from './ServiceError.js';
+export { setupTracing } from './setupTracing.js';
+export { traceRequests } from './traceRequests.js';
 
 export type { EnvReader } from './envReader.js';
 export type { ServiceAppOptions, ServiceState } from './createServiceApp.js';
@@ -20,3 +22,4 @@ export type { ErrorLog, Problem } from './errorMiddleware.js';
 export type { OpsDeps } from './opsRoutes.js';
 export type { JetboxEnv } from './readJetboxEnv.js';
 export type { FieldError } from './ServiceError.js';
+export type { Tracing, TracingOptions } from './setupTracing.js';

@@ -29,6 +29,11 @@ export interface JetboxEnv {
   dlqSubjectPrefix: string;
   /** Replicas of both streams (`JETBOX_STREAM_REPLICAS`): 3 in a cluster. @defaultValue 1 */
   streamReplicas: number;
+  /**
+   * Where traces go: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`
+   * + `/v1/traces` (OTLP/HTTP). @defaultValue none: tracing off
+   */
+  otlpTracesUrl: string | undefined;
 }
 
 export function readJetboxEnv(
@@ -44,5 +49,13 @@ export function readJetboxEnv(
     dlqStream: read.string('JETBOX_DLQ_STREAM', DEFAULT_DLQ_STREAM),
     dlqSubjectPrefix: read.string('JETBOX_DLQ_SUBJECT_PREFIX', DEFAULT_DLQ_SUBJECT_PREFIX),
     streamReplicas: read.integer('JETBOX_STREAM_REPLICAS', 1, 1, 5),
+    otlpTracesUrl: otlpTracesUrl(read),
   };
+}
+
+function otlpTracesUrl(read: EnvReader): string | undefined {
+  const traces = read.httpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (traces) return traces;
+  const base = read.httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT');
+  return base ? `${base}/v1/traces` : undefined;
 }

@@ -1,3 +1,4 @@
+import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { RetryLaterError } from '@jetbox/events';
 import {
   BrokenCircuitError,
@@ -69,6 +70,7 @@ export function createResilientHttp(
   options: HttpPolicyOptions,
   metrics: HttpClientMetrics,
 ): ResilientHttp {
+  const tracer = trace.getTracer('@jetbox/notifier');
   const transient = handleWhen((err) => err instanceof TransientHttpError);
   const breaker = circuitBreaker(transient, {
     halfOpenAfter: options.breakerHalfOpenMs,
@@ -92,7 +94,36 @@ export function createResilientHttp(
   breaker.onStateChange((state) => metrics.circuitState.set({ target }, state));
   breaker.onBreak(() => metrics.circuitOpened.inc({ target }));
 
-  async function attempt(url: string, init: RequestInit, signal: AbortSignal): Promise<HttpResult> {
+  /** One CLIENT span per attempt, its trace context sent along as `traceparent`. */
+  function attempt(url: string, init: RequestInit, signal: AbortSignal): Promise<HttpResult> {
+    const method = init.method ?? 'GET';
+    return tracer.startActiveSpan(
+      `${method} ${target}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'http.request.method': method, 'url.full': url, 'jetbox.target': target },
+      },
+      async (span) => {
+        const headers = new Headers(init.headers);
+        propagation.inject(context.active(), headers, {
+          set: (carrier, key, value) => carrier.set(key, value),
+        });
+        try {
+          const result = await send(url, { ...init, headers }, signal);
+          span.setAttribute('http.response.status_code', result.status);
+          return result;
+        } catch (err) {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  async function send(url: string, init: RequestInit, signal: AbortSignal): Promise<HttpResult> {
     let response: Response;
     let body: string;
     try {
