@@ -2,7 +2,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import pg from 'pg';
 import { isJetboxError } from '../errors.js';
-import { backlogStats } from '../relay/outboxSql.js';
 import { requeueFailed } from '../relay/requeueFailed.js';
 import { readCliEnv, type CliEnv } from './cliConfig.js';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -12,6 +11,8 @@ import { natsOptionsFromEnv } from '../jetstream/natsOptions.js';
 import { resolveStreamsOptions } from '../jetstream/streamsOptions.js';
 import { runRelay } from './runRelay.js';
 import { addDlqCommands } from './dlqCommands.js';
+import { consumerStats } from './consumerStats.js';
+import { outboxStatus } from './outboxStatus.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration. */
 const EXIT_FAILED = 1;
@@ -144,27 +145,7 @@ program
   )
   .action(async () => {
     const e = env();
-    const rows = await withJsm(e, async (jsm) => {
-      const out: {
-        name: string;
-        filter: string;
-        pending: number;
-        ackPending: number;
-        redelivered: number;
-        waiting: number;
-      }[] = [];
-      for await (const c of jsm.consumers.list(e.stream)) {
-        out.push({
-          name: c.name,
-          filter: c.config.filter_subject ?? '',
-          pending: c.num_pending,
-          ackPending: c.num_ack_pending,
-          redelivered: c.num_redelivered,
-          waiting: c.num_waiting,
-        });
-      }
-      return out;
-    });
+    const rows = await withJsm(e, (jsm) => consumerStats(jsm, e.stream));
     if (json()) console.log(JSON.stringify(rows));
     else if (rows.length === 0) console.log(`no consumers on ${e.stream}`);
     else
@@ -179,13 +160,7 @@ outbox
   .command('status')
   .description('backlog, age of the oldest pending row, failed rows by type')
   .action(async () => {
-    const status = await withPool(env().databaseUrl, async (pool) => {
-      const stats = await backlogStats(pool);
-      const { rows } = await pool.query<{ type: string; status: string; n: number }>(
-        `select type, status, count(*)::int as n from jetbox_outbox where status <> 'published' group by type, status order by type, status`,
-      );
-      return { ...stats, byType: rows };
-    });
+    const status = await withPool(env().databaseUrl, outboxStatus);
     if (json()) console.log(JSON.stringify(status));
     else {
       console.log(
