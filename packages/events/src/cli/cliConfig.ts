@@ -11,6 +11,8 @@ export interface CliEnv {
   dlqSubjectPrefix: string | undefined;
   replicas: number | undefined;
   partitions: number;
+  /** `JETBOX_CONSOLE_TOKEN`: enables the console's admin actions. */
+  consoleToken: string | undefined;
 }
 
 export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
@@ -23,5 +25,6 @@ export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     dlqSubjectPrefix: env.JETBOX_DLQ_SUBJECT_PREFIX,
     replicas: env.JETBOX_STREAM_REPLICAS ? Number(env.JETBOX_STREAM_REPLICAS) : undefined,
     partitions,
+    consoleToken: env.JETBOX_CONSOLE_TOKEN || undefined,
   };
 }

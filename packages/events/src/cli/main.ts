@@ -36,7 +36,7 @@ async function withPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Prom
 
 const program = new Command('jetbox')
   .description(
-    'Operate jetbox: migrations, streams, the outbox relay, outbox status, dead letters.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_PARTITIONS.',
+    'Operate jetbox: migrations, streams, the outbox relay, outbox status, dead letters, the web console.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_PARTITIONS, JETBOX_DLQ_STREAM, JETBOX_DLQ_SUBJECT_PREFIX, JETBOX_CONSOLE_TOKEN.',
   )
   .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
   .option('--nats-url <urls>', 'NATS servers, comma-separated (default: $NATS_URL)')
@@ -182,6 +182,24 @@ outbox
   });
 
 addDlqCommands(program, env, json, int);
+
+program
+  .command('console')
+  .description(
+    'serve the operator web console: outbox backlog, consumers, dead letters, redrive.\nAdmin actions need JETBOX_CONSOLE_TOKEN (sent as Authorization: Bearer); without it the console is read-only.',
+  )
+  .option('--port <n>', 'port to listen on, 0 for any free one (default: 8088)', (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new InvalidArgumentError('--port must be an integer from 0 to 65535');
+    return n;
+  })
+  .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
+  .action(async (flags: { port?: number; host?: string }) => {
+    // Koa is loaded only for this command, like MikroORM for migrate.
+    const { runConsole } = await import('./runConsole.js');
+    await runConsole(env(), flags);
+  });
 
 try {
   await program.parseAsync(process.argv);
