@@ -237,15 +237,16 @@ function schedule() {
   }, state.meta.refreshMs);
 }
 
-async function admin(label, path) {
+async function admin(label, path, describe) {
   try {
-    const result = await api(path, 'POST');
-    notify(`${label}: ${JSON.stringify(result)}`);
+    notify(describe(await api(path, 'POST')));
   } catch (err) {
     notify(`${label} refused: ${err.message}`, true);
   }
   await refresh();
 }
+
+const redriven = (r) => `${r.redriven}${r.duplicates ? ` (+${r.duplicates} redriven before)` : ''}`;
 
 function wire() {
   $('token').addEventListener('input', (e) => (state.token = e.target.value.trim()));
@@ -261,19 +262,36 @@ function wire() {
   $('redrive').addEventListener('click', async () => {
     const seq = state.selected;
     if (seq === null) return;
-    await admin(`redrive ${seq}`, `/api/dlq/${seq}/redrive`);
+    await admin(`redrive of dead letter ${seq}`, `/api/dlq/${seq}/redrive`, (r) =>
+      r.duplicates ? `dead letter ${seq} had been redriven before` : `redrove dead letter ${seq}`,
+    );
   });
-  $('redrive-all').addEventListener('click', () =>
-    admin('redrive matching', `/api/dlq/redrive${query(state.filters)}`),
-  );
+  $('redrive-all').addEventListener('click', () => {
+    if (!window.confirm('Redrive every dead letter matching the filters?')) return;
+    void admin(
+      'redrive',
+      `/api/dlq/redrive${query(state.filters)}`,
+      (r) => `redrove ${redriven(r)} dead letter(s)`,
+    );
+  });
   $('purge').addEventListener('click', () => {
     const consumer = state.filters.consumer;
     const what = consumer ? `all dead letters of ${consumer}` : 'ALL dead letters';
     if (!window.confirm(`Delete ${what} for good?`)) return;
-    void admin('purge', `/api/dlq/purge${query({ consumer, confirm: 'yes' })}`);
+    void admin(
+      'purge',
+      `/api/dlq/purge${query({ consumer, confirm: 'yes' })}`,
+      (r) => `purged ${r.purged} dead letter(s)`,
+    );
   });
-  $('retry-failed').addEventListener('click', () =>
-    admin('retry failed', '/api/outbox/retry-failed'),
+  $('retry-failed').addEventListener(
+    'click',
+    () =>
+      void admin(
+        'retry',
+        '/api/outbox/retry-failed',
+        (r) => `requeued ${r.requeued} failed row(s)`,
+      ),
   );
 }
 

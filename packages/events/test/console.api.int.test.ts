@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { expect } from 'chai';
 import { waitFor } from '../src/testing/index.js';
 import {
@@ -119,6 +120,27 @@ describe('console JSON API', function () {
     );
     await problem('/api/nothing-here', 404);
     await problem('/api/dlq/1/redrive', 405);
+  });
+
+  it('refuses a request for another host name (DNS rebinding)', async () => {
+    const get = (host: string) =>
+      new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+        const req = request(new URL('/api/meta', url), { headers: { Host: host } }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body }),
+          );
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const port = new URL(url).port;
+    const rebound = await get(`attacker.example:${port}`);
+    expect(rebound.status).to.equal(421);
+    expect(rebound.type).to.match(/^application\/problem\+json/);
+    expect(rebound.body).to.contain('attacker.example');
+    expect((await get(`localhost:${port}`)).status).to.equal(200);
   });
 
   it('refuses admin actions without the right token, and on a read-only console', async () => {

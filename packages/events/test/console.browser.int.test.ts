@@ -77,7 +77,7 @@ describe('console in a browser', function () {
     await page.locator('#token').fill(f.token);
     await page.locator('#redrive').click();
     await row(seq).waitFor({ state: 'detached' });
-    await page.locator('#notice', { hasText: `redrive ${seq}` }).waitFor();
+    await page.locator('#notice', { hasText: `redrove dead letter ${seq}` }).waitFor();
     expect(await page.locator('#notice.refused').count()).to.equal(0);
     expect(await page.locator('#detail').isHidden()).to.equal(true);
     await waitFor('the fixed handler to apply the redriven event', async () =>

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { isLoopback } from '../console/checkHost.js';
 import { createConsoleApp } from '../console/createConsoleApp.js';
 import { DEFAULT_CONSOLE_HOST, DEFAULT_CONSOLE_PORT } from '../console/consoleOptions.js';
 import { connectNats } from '../jetstream/connectNats.js';
@@ -10,8 +11,6 @@ export interface RunConsoleFlags {
   port?: number;
   host?: string;
 }
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** `jetbox console`: serves the operator console until SIGINT/SIGTERM, then closes cleanly. */
 export async function runConsole(env: CliEnv, flags: RunConsoleFlags): Promise<void> {
@@ -41,7 +40,7 @@ export async function runConsole(env: CliEnv, flags: RunConsoleFlags): Promise<v
       console.log(
         `jetbox console: ${url} (${app.options.token ? 'admin actions need the token' : 'read-only: set JETBOX_CONSOLE_TOKEN for redrive, purge and retry'})`,
       );
-      if (!LOOPBACK.test(host))
+      if (!isLoopback(host))
         log.warn({ host }, 'the console listens beyond this machine and shows message bodies');
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

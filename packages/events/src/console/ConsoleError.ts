@@ -4,6 +4,7 @@ export const ConsoleErrorCode = {
   Unauthorized: 'UNAUTHORIZED',
   ReadOnly: 'READ_ONLY',
   NotFound: 'NOT_FOUND',
+  Misdirected: 'MISDIRECTED',
 } as const;
 export type ConsoleErrorCode = (typeof ConsoleErrorCode)[keyof typeof ConsoleErrorCode];
 

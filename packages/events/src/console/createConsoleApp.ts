@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
+import { checkHost } from './checkHost.js';
 import { consoleApi } from './consoleApi.js';
 import {
   DEFAULT_CONSOLE_HOST,
@@ -44,7 +45,9 @@ export function createConsoleApp(input: ConsoleOptionsInput): ConsoleApp {
   const app = new Koa();
   // Errors are answered by problemMiddleware; Koa's default handler would only print them again.
   app.silent = true;
+  let boundHost: string | undefined;
   app.use(problemMiddleware(options.log));
+  app.use(checkHost(() => boundHost));
   const api = consoleApi(options, sampler);
   const page = consolePage();
   app.use(api.routes()).use(api.allowedMethods({ throw: true }));
@@ -55,6 +58,7 @@ export function createConsoleApp(input: ConsoleOptionsInput): ConsoleApp {
 
   async function listen(port = DEFAULT_CONSOLE_PORT, host = DEFAULT_CONSOLE_HOST) {
     if (server) throw new Error('the console is already listening');
+    boundHost = host;
     server = app.listen(port, host);
     await new Promise<void>((resolve, reject) => {
       server!.once('listening', resolve);
