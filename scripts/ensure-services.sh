@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL and NATS (with JetStream) answer on the addresses jetbox uses,
 # starting (and if needed installing) them when they do not. Used by .ci/run and `npm run dev`.
+# With --browser (npm test) it also installs Debian's chromium, which the console's browser test
+# drives through playwright-core (which downloads no browsers).
 set -euo pipefail
 
 PG_HOST=127.0.0.1
@@ -65,6 +67,12 @@ ensure_database() {
   done
 }
 
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then echo "ensure-services: chromium is installed"; return; fi
+  apt_install chromium
+}
+
 ensure_postgres
 ensure_database
 ensure_nats
+if [ "${1:-}" = --browser ]; then ensure_chromium; fi

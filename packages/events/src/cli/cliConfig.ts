@@ -21,6 +21,8 @@ export interface CliEnv {
   replicas: number | undefined;
   /** `JETBOX_PARTITIONS` */
   partitions: number;
+  /** `JETBOX_CONSOLE_TOKEN`: enables the console's admin actions. */
+  consoleToken: string | undefined;
 }
 
 export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
@@ -49,5 +51,6 @@ export function readCliEnv(env: NodeJS.ProcessEnv = process.env): CliEnv {
     dlqSubjectPrefix: get('JETBOX_DLQ_SUBJECT_PREFIX'),
     replicas: int('JETBOX_STREAM_REPLICAS', 1, 5),
     partitions: int('JETBOX_PARTITIONS', 1, 1024) ?? DEFAULT_PARTITIONS,
+    consoleToken: get('JETBOX_CONSOLE_TOKEN'),
   };
 }

@@ -4,12 +4,12 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats } from '../jetstream/connectNats.js';
 import { natsOptionsFromEnv } from '../jetstream/natsOptions.js';
 import { DEFAULT_DLQ_STREAM } from '../jetstream/streamsOptions.js';
-import type { DeadLetter } from '../dlq/DeadLetter.js';
 import { listDeadLetters, type ListDeadLettersOptions } from '../dlq/listDeadLetters.js';
 import { purgeDeadLetters } from '../dlq/purgeDeadLetters.js';
 import { redriveDeadLetters } from '../dlq/redriveDeadLetters.js';
 import { showDeadLetter } from '../dlq/showDeadLetter.js';
 import type { CliEnv } from './cliConfig.js';
+import { deadLetterDetail, deadLetterSummary } from './deadLetterJson.js';
 
 interface FilterFlags {
   consumer?: string;
@@ -42,20 +42,6 @@ function filters(
     ...(f.since ? { since: toDate('--since', f.since) } : {}),
     ...(f.until ? { until: toDate('--until', f.until) } : {}),
     ...(f.limit ? { limit: f.limit } : {}),
-  };
-}
-
-function summary(l: DeadLetter) {
-  return {
-    seq: l.seq,
-    consumer: l.consumer,
-    type: l.type,
-    eventId: l.eventId,
-    reason: l.reason,
-    error: l.error,
-    deliveryCount: l.deliveryCount,
-    originalSubject: l.originalSubject,
-    deadLetteredAt: l.deadLetteredAt.toISOString(),
   };
 }
 
@@ -97,7 +83,7 @@ export function addDlqCommands(
     const letters = await withNats((nc) =>
       listDeadLetters(nc, filters(dlqStream(), env().dlqSubjectPrefix, f)),
     );
-    if (json()) console.log(JSON.stringify(letters.map(summary)));
+    if (json()) console.log(JSON.stringify(letters.map(deadLetterSummary)));
     else if (letters.length === 0) console.log('no dead letters');
     else
       for (const l of letters)
@@ -111,13 +97,12 @@ export function addDlqCommands(
     .description('one dead letter: headers, body and error')
     .action(async (seq: string) => {
       const l = await withNats((nc) => showDeadLetter(nc, dlqStream(), int('<seq>')(seq)));
-      const body = new TextDecoder().decode(l.data);
-      const headers = Object.fromEntries([...(l.headers ?? [])].map(([k, v]) => [k, v.join(', ')]));
-      if (json()) console.log(JSON.stringify({ ...summary(l), stack: l.stack, headers, body }));
+      const { headers, body } = deadLetterDetail(l);
+      if (json()) console.log(JSON.stringify(deadLetterDetail(l)));
       else
         console.log(
           [
-            ...Object.entries(summary(l)).map(([k, v]) => `${k}: ${String(v)}`),
+            ...Object.entries(deadLetterSummary(l)).map(([k, v]) => `${k}: ${String(v)}`),
             'headers:',
             ...Object.entries(headers).map(([k, v]) => `  ${k}: ${v}`),
             'body:',

@@ -2,7 +2,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import pg from 'pg';
 import { isJetboxError } from '../errors.js';
-import { backlogStats } from '../relay/outboxSql.js';
 import { requeueFailed } from '../relay/requeueFailed.js';
 import { readCliEnv, type CliEnv } from './cliConfig.js';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -13,6 +12,8 @@ import { resolveStreamsOptions } from '../jetstream/streamsOptions.js';
 import { runRelay } from './runRelay.js';
 import { addConsumersApply } from './consumersApply.js';
 import { addDlqCommands } from './dlqCommands.js';
+import { consumerStats } from './consumerStats.js';
+import { outboxStatus } from './outboxStatus.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 bad usage or configuration. */
 const EXIT_FAILED = 1;
@@ -36,7 +37,7 @@ async function withPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Prom
 
 const program = new Command('jetbox')
   .description(
-    'Operate jetbox: migrations, streams, the outbox relay, outbox status, dead letters.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_SUBJECT_PREFIX, JETBOX_DLQ_STREAM, JETBOX_DLQ_SUBJECT_PREFIX, JETBOX_STREAM_REPLICAS, JETBOX_PARTITIONS.',
+    'Operate jetbox: migrations, streams, consumers, the outbox relay, outbox status, dead letters, the web console.\nConfiguration: DATABASE_URL, NATS_URL (and NATS_USER/NATS_PASSWORD/NATS_TOKEN/NATS_CREDS/NATS_NKEY/NATS_TLS_*), JETBOX_STREAM, JETBOX_SUBJECT_PREFIX, JETBOX_DLQ_STREAM, JETBOX_DLQ_SUBJECT_PREFIX, JETBOX_STREAM_REPLICAS, JETBOX_PARTITIONS, JETBOX_CONSOLE_TOKEN.',
   )
   .option('--database-url <url>', 'PostgreSQL URL (default: $DATABASE_URL)')
   .option('--nats-url <urls>', 'NATS servers, comma-separated (default: $NATS_URL)')
@@ -151,27 +152,7 @@ consumers
   )
   .action(async () => {
     const e = env();
-    const rows = await withJsm(e, async (jsm) => {
-      const out: {
-        name: string;
-        filter: string;
-        pending: number;
-        ackPending: number;
-        redelivered: number;
-        waiting: number;
-      }[] = [];
-      for await (const c of jsm.consumers.list(e.stream)) {
-        out.push({
-          name: c.name,
-          filter: c.config.filter_subject ?? '',
-          pending: c.num_pending,
-          ackPending: c.num_ack_pending,
-          redelivered: c.num_redelivered,
-          waiting: c.num_waiting,
-        });
-      }
-      return out;
-    });
+    const rows = await withJsm(e, (jsm) => consumerStats(jsm, e.stream));
     if (json()) console.log(JSON.stringify(rows));
     else if (rows.length === 0) console.log(`no consumers on ${e.stream}`);
     else
@@ -186,13 +167,7 @@ outbox
   .command('status')
   .description('backlog, age of the oldest pending row, failed rows by type')
   .action(async () => {
-    const status = await withPool(env().databaseUrl, async (pool) => {
-      const stats = await backlogStats(pool);
-      const { rows } = await pool.query<{ type: string; status: string; n: number }>(
-        `select type, status, count(*)::int as n from jetbox_outbox where status <> 'published' group by type, status order by type, status`,
-      );
-      return { ...stats, byType: rows };
-    });
+    const status = await withPool(env().databaseUrl, outboxStatus);
     if (json()) console.log(JSON.stringify(status));
     else {
       console.log(
@@ -214,6 +189,24 @@ outbox
   });
 
 addDlqCommands(program, env, json, int);
+
+program
+  .command('console')
+  .description(
+    'serve the operator web console: outbox backlog, consumers, dead letters, redrive.\nAdmin actions need JETBOX_CONSOLE_TOKEN (sent as Authorization: Bearer); without it the console is read-only.',
+  )
+  .option('--port <n>', 'port to listen on, 0 for any free one (default: 8088)', (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new InvalidArgumentError('--port must be an integer from 0 to 65535');
+    return n;
+  })
+  .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
+  .action(async (flags: { port?: number; host?: string }) => {
+    // Koa is loaded only for this command, like MikroORM for migrate.
+    const { runConsole } = await import('./runConsole.js');
+    await runConsole(env(), flags);
+  });
 
 try {
   await program.parseAsync(process.argv);
