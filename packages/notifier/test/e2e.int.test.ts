@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { listDeadLetters } from '@jetbox/events';
 import {
@@ -145,6 +146,39 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
       });
     }
     expect((await notificationRows()).every((r) => r.n === 1)).to.equal(true);
+  });
+
+  it('serves the metrics docs/observability.md documents, named by one scheme', async () => {
+    const doc = readFileSync(
+      fileURLToPath(new URL('../../../docs/observability.md', import.meta.url)),
+      'utf8',
+    );
+    // `| \`name{labels}\` | type | meaning |` rows of the metric tables.
+    const documented = new Map(
+      [...doc.matchAll(/^\| `([a-z_]+)(?:\{[^`]*\})?` \| (counter|gauge|histogram) \|/gm)].map(
+        (m) => [m[1]!, m[2]!],
+      ),
+    );
+    const served = new Map<string, string>();
+    for (const port of [matchPort, notifierPort]) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+        if (!/^(process_|nodejs_)/.test(m[1]!)) served.set(m[1]!, m[2]!);
+      }
+    }
+    expect(
+      [...served].filter(([name, type]) => documented.get(name) !== type),
+      'served but not documented as such',
+    ).to.deep.equal([]);
+    expect(
+      [...documented.keys()].filter((name) => !served.has(name)),
+      'documented but not served',
+    ).to.deep.equal([]);
+    for (const [name, type] of served) {
+      expect(name).to.match(/^(jetbox_(relay|consumer)|match_service|notifier)_[a-z0-9_]+$/);
+      if (type === 'counter') expect(name).to.match(/_total$/);
+      if (name.includes('duration')) expect(name).to.match(/_seconds$/);
+    }
   });
 
   it('notifier SIGKILLed mid-stream and restarted: no notification lost or doubled', async () => {
