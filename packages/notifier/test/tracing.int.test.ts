@@ -132,13 +132,15 @@ describe('tracing: one trace from the HTTP request to the webhook (OTLP, process
     expect((await notifier.stop()).code).to.equal(0);
     expect((await matchService.stop()).code).to.equal(0);
 
-    const request = otlp.spans.find(
-      (s) =>
-        s.service === 'match-service' &&
-        s.name === 'POST /users/:id/match-requests' &&
-        s.kind === 2,
-    );
-    expect(request, 'the request that created the match').to.not.equal(undefined);
+    // Two requests asked to be matched; the second one created the match and its event.
+    const publish = otlp.spans.find((s) => s.name === 'publish com.jetbox.match.created');
+    expect(publish, 'the relay publish span').to.not.equal(undefined);
+    const request = otlp.spans.find((s) => s.spanId === publish!.parentSpanId);
+    expect(request, 'the request that created the match').to.deep.include({
+      service: 'match-service',
+      name: 'POST /users/:id/match-requests',
+      kind: 2,
+    });
     const trace = otlp.spans.filter((s) => s.traceId === request!.traceId);
     const names = trace.map((s) => `${s.service}: ${s.name}`);
     for (const expected of [

@@ -28,6 +28,8 @@ import { isNonRetryableError } from './NonRetryableError.js';
 import { isRetryLaterError } from './RetryLaterError.js';
 import { asError, prepareMessage, type PreparedEvent } from './prepareMessage.js';
 import { Semaphore } from './Semaphore.js';
+import { endSpan, startProcessSpan } from '../tracing/messageSpans.js';
+import { context as otelContext } from '@opentelemetry/api';
 
 /** A running (or stopped) consumer. */
 export interface Consumer {
@@ -224,6 +226,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
         reject(error);
       }, options.handlerTimeoutMs);
     });
+    const traced = startProcessSpan(name, msg.subject, prepared.event);
     const attempt = options.orm.em.fork().transactional(async (em) => {
       const inserted = await em.execute<QueryResult>(
         INSERT_INBOX,
@@ -246,10 +249,15 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
         signal,
         logger,
       };
-      await handler(prepared.data as never, ctx);
+      // The handler's own calls (HTTP, SQL) join the trace the event was recorded in.
+      await otelContext.with(traced.context, () => handler(prepared.data as never, ctx));
     });
     try {
       await Promise.race([attempt, timedOut]);
+      endSpan(traced.span);
+    } catch (err) {
+      endSpan(traced.span, err);
+      throw err;
     } finally {
       clearTimeout(timer);
       // A late settlement of an abandoned attempt must not surface as an unhandled rejection.

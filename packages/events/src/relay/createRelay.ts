@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
 import pg from 'pg';
+import { endSpan, startPublishSpan } from '../tracing/messageSpans.js';
 import { encodeCloudEvent } from '../cloudevents/encodeCloudEvent.js';
 import { JetboxError, JetboxErrorCode } from '../errors.js';
 import {
@@ -178,11 +179,25 @@ export function createRelay(options: RelayOptions): Relay {
         ...row.headers,
         data: Buffer.from(row.data),
       });
-      return js.publish(row.nats_subject, data, {
+      const acked = js.publish(row.nats_subject, data, {
         msgID: row.id,
         headers,
         timeout: o.publishTimeoutMs,
       });
+      // Only events recorded inside a trace get a span: untraced ones cost nothing extra here.
+      if (typeof row.headers.traceparent === 'string') {
+        const span = startPublishSpan({
+          id: row.id,
+          type: row.type,
+          subject: row.nats_subject,
+          headers: row.headers,
+        });
+        acked.then(
+          () => endSpan(span),
+          (err: unknown) => endSpan(span, err),
+        );
+      }
+      return acked;
     };
     const settle = (row: ClaimedRow, ack: PubAck) => {
       okIds.push(row.id);

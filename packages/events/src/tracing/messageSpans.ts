@@ -79,11 +79,9 @@ export function startProcessSpan(
 /** Ends `span`, marking it failed when `error` is given. */
 export function endSpan(span: Span, error?: unknown): void {
   if (error !== undefined) {
-    span.recordException(error instanceof Error ? error : new Error(String(error)));
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: error instanceof Error ? error.message : String(error),
-    });
+    const err = error instanceof Error ? error : new Error(JSON.stringify(error));
+    span.recordException(err);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
   }
   span.end();
 }
