@@ -243,12 +243,14 @@ function resolvePartitions(
   subjects: readonly string[],
 ): number[] {
   if (partitions === undefined) return [];
-  if (!Array.isArray(partitions) || partitions.length === 0) {
+  // Checked as unknown: options also come from untyped configuration.
+  const list: unknown = partitions;
+  if (!Array.isArray(list) || list.length === 0) {
     throw JetboxError.invalidOption('partitions', 'must be a non-empty array of partition numbers');
   }
   const seen = new Set<number>();
-  partitions.forEach((p, i) => {
-    if (!Number.isInteger(p) || p < 0) {
+  (list as unknown[]).forEach((p, i) => {
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0) {
       throw JetboxError.invalidOption(
         `partitions[${i}]`,
         `must be an integer >= 0, got ${String(p)}`,
