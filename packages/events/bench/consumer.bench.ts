@@ -7,29 +7,32 @@
  *   ceilings  raw consume + ack of the same messages without PostgreSQL; raw single-row insert
  *             transactions over the same number of connections
  *   e2e       events committed through MikroORM flushes (business row + outbox row) at a steady
- *             1,000/s for BENCH_LATENCY_SECONDS (10), published by an in-process relay, handled
- *             by the consumer: commit of the outbox row → commit of the handler's transaction
+ *             1,000/s for BENCH_LATENCY_SECONDS (10) by a producer process with its in-process
+ *             relay (`consumerBenchProducer.ts`), as a service would, and handled by the
+ *             consumer in this process: commit of the outbox row → commit of the handler's
+ *             transaction
  * Prints a table, then one JSON line.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { EntitySchema, MikroORM, defineConfig } from '@mikro-orm/postgresql';
+import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { createConsumer } from '../src/consumer/createConsumer.js';
 import { DEFAULT_BATCH_SIZE } from '../src/consumer/consumerOptions.js';
 import { partitionOf } from '../src/jetstream/subjects.js';
-import { AggregateRoot } from '../src/outbox/AggregateRoot.js';
-import { createOutbox } from '../src/outbox/createOutbox.js';
 import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
-import { createRelay } from '../src/relay/createRelay.js';
 import {
   connectTestNats,
   createTestDatabase,
   deleteStreams,
+  testNatsUrl,
   uniqueName,
   uniqueStreamName,
 } from '../src/testing/index.js';
+import type { ProducerReport } from './consumerBenchProducer.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
@@ -40,23 +43,10 @@ const RATE = 1000;
 const PARTITIONS = 16;
 const PRODUCERS = 8;
 
-class Pairing extends AggregateRoot {
-  id = uuidv7();
-  get aggregateType() {
-    return 'match';
-  }
-  get aggregateId() {
-    return this.id;
-  }
-}
-const PairingSchema = new EntitySchema<Pick<Pairing, 'id'>>({
-  class: Pairing as never,
-  tableName: 'bench_pairing',
-  properties: { id: { type: 'uuid', primary: true } },
-});
-
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+/** Wall-clock ms with sub-ms precision, comparable between processes. */
+const now = () => performance.timeOrigin + performance.now();
 
 async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
@@ -73,32 +63,26 @@ const js = jetstream(nc);
 const prefix = uniqueName('bench').replace(/_/g, '');
 const stream = uniqueStreamName('JETBOX_BENCH');
 const dlq = `${stream}_DLQ`;
-const outbox = createOutbox({ source: '/bench', partitions: PARTITIONS, subjectPrefix: prefix });
-const base = jetboxOrmOptions();
-const producerOrm = await MikroORM.init(
+const orm = await MikroORM.init(
   defineConfig({
-    ...base,
+    ...jetboxOrmOptions(),
     clientUrl: db.url,
-    entities: [...base.entities, PairingSchema],
-    subscribers: [outbox.subscriber],
-    pool: { min: 1, max: PRODUCERS },
+    pool: { min: CONCURRENCY, max: CONCURRENCY },
   }),
 );
-const consumerOrm = await MikroORM.init(
-  defineConfig({ ...base, clientUrl: db.url, pool: { min: CONCURRENCY, max: CONCURRENCY } }),
-);
 const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY });
-const relay = createRelay({ databaseUrl: db.url, nats: nc, outbox, stream });
+const listeners = new Set<(report: ProducerReport) => void>();
+let producer: ChildProcess | undefined;
 const rows: [string, string][] = [];
 try {
-  await migrate(producerOrm);
+  await migrate(orm);
   await pool.query('create table bench_pairing (id uuid primary key)');
   await pool.query('create table bench_effect (id uuid primary key, match_id uuid not null)');
   await pool.query('create table bench_raw (id uuid primary key, match_id uuid not null)');
   await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], duplicate_window: 120e9 });
   await jsm.streams.add({ name: dlq, subjects: [`${prefix}_dlq.>`] });
 
-  // Outbox rows as the outbox writes them, 50 events per key, then the relay publishes them.
+  // Outbox rows as the outbox writes them, 50 events per key; the producer's relay publishes them.
   const keys = Array.from({ length: KEYS }, () => uuidv7());
   for (let start = 0; start < EVENTS; start += 10_000) {
     const ids: string[] = [];
@@ -121,14 +105,32 @@ try {
     );
   }
   let t = performance.now();
-  await relay.start();
+  producer = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./consumerBenchProducer.ts', import.meta.url))],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        NATS_URL: testNatsUrl(),
+        STREAM: stream,
+        PREFIX: prefix,
+        PARTITIONS: String(PARTITIONS),
+        RATE: String(RATE),
+        SECONDS: String(LATENCY_SECONDS),
+        PRODUCERS: String(PRODUCERS),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  producer.on('message', (report: ProducerReport) => listeners.forEach((l) => l(report)));
   await waitUntil(
     'the relay publishing the pre-loaded events',
     async () => (await jsm.streams.info(stream)).state.messages >= EVENTS,
     300_000,
   );
   rows.push([
-    'relay drain (pre-load)',
+    'relay drain (pre-load, producer process start included)',
     `${Math.round(EVENTS / ((performance.now() - t) / 1000))} events/s`,
   ]);
 
@@ -176,16 +178,17 @@ try {
   );
   const rawInsertEps = EVENTS / ((performance.now() - t) / 1000);
 
-  // The consumer.
+  // The consumer: first the pre-loaded backlog, then the steady stream.
   const aggregateOf = new Map<string, string>();
+  // Commit times arrive from the producer in 100 ms reports, often after the handling.
   const committedAt = new Map<string, number>();
-  const latencies: number[] = [];
+  const handledAt = new Map<string, number>();
   let measuring = false;
   let processed = 0;
   let txMs = 0;
   let batched = 0;
   const consumer = createConsumer({
-    orm: consumerOrm,
+    orm,
     nats: nc,
     name: 'bench',
     stream,
@@ -207,14 +210,13 @@ try {
   let drained: () => void = () => undefined;
   const allProcessed = new Promise<void>((resolve) => (drained = resolve));
   consumer.events.on('consumer:processed', (e) => {
-    const now = performance.now();
+    const at = now();
     processed++;
     txMs += e.durationMs;
     batched += e.batchSize;
     if (processed === EVENTS) drained();
     const aggregate = e.eventId === undefined ? undefined : aggregateOf.get(e.eventId);
-    const committed = aggregate === undefined ? undefined : committedAt.get(aggregate);
-    if (committed !== undefined) latencies.push(now - committed);
+    if (aggregate !== undefined) handledAt.set(aggregate, at);
   });
   t = performance.now();
   await consumer.start();
@@ -226,47 +228,41 @@ try {
   const meanTxMs = txMs / processed;
   const meanBatch = batched / processed;
 
-  // e2e at a steady rate: MikroORM flush (business row + outbox row) → relay → consumer commit.
+  // e2e: the producer process commits at a steady rate; its relay publishes; we handle.
   measuring = true;
-  // Where the time goes: arrival of the message on a core subscription to the stream's subjects
-  // (JetStream delivers it once stored), i.e. the relay's share.
+  processed = 0;
+  batched = 0;
+  // The relay's share: arrival on a core subscription to the stream's subjects (JetStream
+  // delivers it there once stored).
   const storedAt = new Map<string, number>();
   const sub = nc.subscribe(`${prefix}.>`, {
     callback: (_err, msg) => {
       const key = msg.headers?.get('ce-partitionkey');
-      if (key) storedAt.set(key, performance.now());
+      if (key) storedAt.set(key, now());
     },
   });
   const total = RATE * LATENCY_SECONDS;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: PRODUCERS }, async (_, w) => {
-      for (let i = w; i < total; i += PRODUCERS) {
-        const wait = start + (i * 1000) / RATE - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const em = producerOrm.em.fork();
-        const p = new Pairing();
-        em.persist(p);
-        outbox.add(em, {
-          type: 'com.jetbox.match.created',
-          aggregateType: 'match',
-          aggregateId: p.id,
-          data: { matchId: p.id, userIds: [uuidv7(), uuidv7()], region: 'eu-west' },
-        });
-        await em.flush();
-        committedAt.set(p.id, performance.now());
+  let behindMs = NaN;
+  await new Promise<void>((resolve) => {
+    listeners.add((report) => {
+      if ('commits' in report) for (const [id, at] of report.commits) committedAt.set(id, at);
+      if ('done' in report) {
+        behindMs = report.behindMs;
+        resolve();
       }
-    }),
-  );
-  const behind = performance.now() - start - (total * 1000) / RATE;
-  await waitUntil('e2e samples', () => latencies.length >= total, 30_000).catch(() => undefined);
+    });
+    producer!.send({ go: true });
+  });
+  await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
   await consumer.stop();
   sub.unsubscribe();
-  latencies.sort((a, b) => a - b);
-  const relayShare = [...committedAt]
-    .map(([aggregate, at]) => (storedAt.get(aggregate) ?? NaN) - at)
-    .filter((x) => Number.isFinite(x))
-    .sort((a, b) => a - b);
+  const since = (times: Map<string, number>) =>
+    [...committedAt]
+      .map(([aggregate, at]) => (times.get(aggregate) ?? NaN) - at)
+      .filter((x) => Number.isFinite(x))
+      .sort((a, b) => a - b);
+  const latencies = since(handledAt);
+  const relayShare = since(storedAt);
 
   const ceiling = Math.min(rawConsumeEps, rawInsertEps);
   const result = {
@@ -289,23 +285,28 @@ try {
     ['mean transaction (inbox + handlers) time', `${meanTxMs.toFixed(2)} ms`],
     [`e2e at ${RATE}/s (outbox commit → handler commit, via relay) p50`, `${result.e2e_p50_ms} ms`],
     ['e2e p99', `${result.e2e_p99_ms} ms`],
+    ['e2e max', `${(latencies.at(-1) ?? NaN).toFixed(2)} ms`],
     [
       'of which commit → stored in the stream (relay) p50 / p99',
       `${percentile(relayShare, 50).toFixed(2)} / ${percentile(relayShare, 99).toFixed(2)} ms`,
     ],
-    ['e2e max', `${(latencies.at(-1) ?? NaN).toFixed(2)} ms`],
+    ['e2e mean events per transaction', (batched / Math.max(1, processed)).toFixed(1)],
     ['e2e samples', `${latencies.length}/${total}`],
-    ['producers behind schedule at the end', `${Math.round(behind)} ms`],
+    ['producers behind schedule at the end', `${Math.round(behindMs)} ms`],
   );
   const width = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
   console.log(JSON.stringify(result));
 } finally {
-  await relay.stop();
+  if (producer?.connected) {
+    const exited = new Promise((resolve) => producer!.once('exit', resolve));
+    producer.send({ stop: true });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
+  }
+  producer?.kill('SIGKILL');
   await pool.end();
   await deleteStreams(nc, stream, dlq);
   await nc.close();
-  await producerOrm.close(true);
-  await consumerOrm.close(true);
+  await orm.close(true);
   await db.drop();
 }
