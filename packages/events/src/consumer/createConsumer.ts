@@ -180,7 +180,11 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       );
       const batch: Item[] = [];
       for (const key of ready) {
-        const head = queues.get(key)![0]!;
+        const head = queues.get(key)?.[0];
+        if (head === undefined) {
+          ready.delete(key);
+          continue;
+        }
         if (head.solo && batch.length > 0) continue;
         ready.delete(key);
         if (head.ref.attempt > options.maxDeliver) {
@@ -228,7 +232,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     }
     const culprit = outcome.culprit ?? (batch.length === 1 ? batch[0] : undefined);
     for (const item of batch) {
-      if (item === culprit) continue;
+      if (item === culprit || !isHead(item)) continue;
       // Its own attempt did not fail: again at once, alone.
       item.solo = true;
       markReady(item.prepared.key);
@@ -255,7 +259,15 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     item.solo = true;
     if (!(await sleep(delayMs, abort.signal))) return release(msg, { nakMs: delayMs });
     ref.attempt++;
-    markReady(item.prepared.key);
+    if (isHead(item)) markReady(item.prepared.key);
+  }
+
+  /**
+   * False for an item of an earlier run: a batch that outlived `stopTimeoutMs` may settle after
+   * a restart, when the queues hold newly delivered messages.
+   */
+  function isHead(item: Item): boolean {
+    return queues.get(item.prepared.key)?.[0] === item;
   }
 
   /** The key's head is settled: its next message, if any, may go. */
