@@ -263,6 +263,10 @@ try {
       .sort((a, b) => a - b);
   const latencies = since(handledAt);
   const relayShare = since(storedAt);
+  const consumerShare = [...storedAt]
+    .map(([aggregate, at]) => (handledAt.get(aggregate) ?? NaN) - at)
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
 
   const ceiling = Math.min(rawConsumeEps, rawInsertEps);
   const result = {
@@ -289,6 +293,10 @@ try {
     [
       'of which commit → stored in the stream (relay) p50 / p99',
       `${percentile(relayShare, 50).toFixed(2)} / ${percentile(relayShare, 99).toFixed(2)} ms`,
+    ],
+    [
+      'of which stored → handler commit (consumer) p50 / p99',
+      `${percentile(consumerShare, 50).toFixed(2)} / ${percentile(consumerShare, 99).toFixed(2)} ms`,
     ],
     ['e2e mean events per transaction', (batched / Math.max(1, processed)).toFixed(1)],
     ['e2e samples', `${latencies.length}/${total}`],
