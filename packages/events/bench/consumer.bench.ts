@@ -1,99 +1,144 @@
 /**
  * `npm run bench:consumer`: the consumer runtime against the machine's ceilings, in one run.
- *   consume   BENCH_EVENTS (50,000) pre-published events; a consumer whose handler inserts one
- *             row via ctx.em, inbox on (events/s)
+ *   consume   BENCH_EVENTS (50,000) events over 1,000 keys, written to the outbox and published
+ *             by the relay beforehand; a consumer whose handler inserts one row via ctx.em, inbox
+ *             on, BENCH_CONCURRENCY (16) transactions of up to BENCH_BATCH_SIZE (the default)
+ *             events (events/s)
  *   ceilings  raw consume + ack of the same messages without PostgreSQL; raw single-row insert
  *             transactions over the same number of connections
- *   e2e       publish → commit of the handler's transaction at a steady 1,000 events/s for
- *             BENCH_LATENCY_SECONDS (10). Events are published directly, not through the relay.
+ *   e2e       events committed through MikroORM flushes (business row + outbox row) at a steady
+ *             1,000/s for BENCH_LATENCY_SECONDS (10) by a producer process with its in-process
+ *             relay (`consumerBenchProducer.ts`), as a service would, and handled by the
+ *             consumer in this process: commit of the outbox row → commit of the handler's
+ *             transaction
  * Prints a table, then one JSON line.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
-import { encodeCloudEvent } from '../src/cloudevents/encodeCloudEvent.js';
 import { createConsumer } from '../src/consumer/createConsumer.js';
-import { InboxMessageSchema } from '../src/inbox/InboxMessage.js';
-import { Migration20261121000000JetboxTables } from '../src/migrations/Migration20261121000000JetboxTables.js';
+import { DEFAULT_BATCH_SIZE } from '../src/consumer/consumerOptions.js';
+import { partitionOf } from '../src/jetstream/subjects.js';
+import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
 import {
   connectTestNats,
   createTestDatabase,
   deleteStreams,
+  testNatsUrl,
+  uniqueName,
   uniqueStreamName,
 } from '../src/testing/index.js';
+import type { ProducerReport } from './consumerBenchProducer.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? DEFAULT_BATCH_SIZE);
 const KEYS = 1000;
 const RATE = 1000;
+const PARTITIONS = 16;
+const PRODUCERS = 8;
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+/** Wall-clock ms with sub-ms precision, comparable between processes. */
+const now = () => performance.timeOrigin + performance.now();
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 const db = await createTestDatabase('jetbox_bench_consumer');
 const nc = await connectTestNats();
+const jsm = await jetstreamManager(nc);
+const js = jetstream(nc);
+const prefix = uniqueName('bench').replace(/_/g, '');
 const stream = uniqueStreamName('JETBOX_BENCH');
 const dlq = `${stream}_DLQ`;
-const prefix = stream.toLowerCase();
 const orm = await MikroORM.init(
   defineConfig({
+    ...jetboxOrmOptions(),
     clientUrl: db.url,
-    entities: [InboxMessageSchema],
     pool: { min: CONCURRENCY, max: CONCURRENCY },
   }),
 );
+const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY });
+const listeners = new Set<(report: ProducerReport) => void>();
+let producer: ChildProcess | undefined;
 const rows: [string, string][] = [];
 try {
-  const migration = new Migration20261121000000JetboxTables(orm.em.getDriver(), orm.config);
-  void migration.up();
-  for (const q of migration.getQueries()) await orm.em.getConnection().execute(q as string);
-  await orm.em
-    .getConnection()
-    .execute('create table bench_effect (id uuid primary key, match_id uuid not null)');
-  await orm.em
-    .getConnection()
-    .execute('create table bench_raw (id uuid primary key, match_id uuid not null)');
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`] });
+  await migrate(orm);
+  await pool.query('create table bench_pairing (id uuid primary key)');
+  await pool.query('create table bench_effect (id uuid primary key, match_id uuid not null)');
+  await pool.query('create table bench_raw (id uuid primary key, match_id uuid not null)');
+  await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], duplicate_window: 120e9 });
   await jsm.streams.add({ name: dlq, subjects: [`${prefix}_dlq.>`] });
-  const js = jetstream(nc);
+
+  // Outbox rows as the outbox writes them, 50 events per key; the producer's relay publishes them.
   const keys = Array.from({ length: KEYS }, () => uuidv7());
-
-  const encode = (i: number) => {
-    const key = keys[i % KEYS]!;
-    const id = uuidv7();
-    const msg = encodeCloudEvent({
-      specversion: '1.0',
-      id,
-      source: '/bench',
-      type: 'com.jetbox.match.created',
-      subject: key,
-      partitionkey: key,
-      dataschema: 'urn:jetbox:schema:com.jetbox.match.created:v1',
-      data: { matchId: key, userIds: [uuidv7(), uuidv7()], region: 'eu' },
-    });
-    return { id, ...msg };
-  };
-
-  // Pre-publish, pipelined.
-  let t = performance.now();
-  for (let i = 0; i < EVENTS; i += 1000) {
-    const batch = [];
-    for (let j = i; j < Math.min(EVENTS, i + 1000); j++) {
-      const m = encode(j);
-      batch.push(
-        js.publish(`${prefix}.match.created.0`, m.data, { headers: m.headers, msgID: m.id }),
-      );
+  for (let start = 0; start < EVENTS; start += 10_000) {
+    const ids: string[] = [];
+    const aggs: string[] = [];
+    const parts: number[] = [];
+    const data: string[] = [];
+    for (let i = start; i < Math.min(EVENTS, start + 10_000); i++) {
+      const key = keys[i % KEYS]!;
+      ids.push(uuidv7());
+      aggs.push(key);
+      parts.push(partitionOf(key, PARTITIONS));
+      data.push(JSON.stringify({ matchId: key, userIds: [uuidv7(), uuidv7()], region: 'eu' }));
     }
-    await Promise.all(batch);
+    await pool.query(
+      `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
+       select v.id, 'match', v.agg, v.p, 'com.jetbox.match.created', '/bench', 'urn:jetbox:schema:com.jetbox.match.created:v1',
+              $5 || '.match.created.' || v.p, v.data::jsonb
+       from unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) with ordinality v(id, agg, p, data, n) order by v.n`,
+      [ids, aggs, parts, data, prefix],
+    );
   }
-  rows.push(['pre-publish', `${Math.round(EVENTS / ((performance.now() - t) / 1000))} events/s`]);
+  let t = performance.now();
+  producer = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./consumerBenchProducer.ts', import.meta.url))],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        NATS_URL: testNatsUrl(),
+        STREAM: stream,
+        PREFIX: prefix,
+        PARTITIONS: String(PARTITIONS),
+        RATE: String(RATE),
+        SECONDS: String(LATENCY_SECONDS),
+        PRODUCERS: String(PRODUCERS),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  producer.on('message', (report: ProducerReport) => listeners.forEach((l) => l(report)));
+  await waitUntil(
+    'the relay publishing the pre-loaded events',
+    async () => (await jsm.streams.info(stream)).state.messages >= EVENTS,
+    300_000,
+  );
+  rows.push([
+    'relay drain (pre-load, producer process start included)',
+    `${Math.round(EVENTS / ((performance.now() - t) / 1000))} events/s`,
+  ]);
 
   // Ceiling 1: raw consume + ack.
   await jsm.consumers.add(stream, {
     durable_name: 'raw',
     ack_policy: AckPolicy.Explicit,
-    max_ack_pending: 2000,
+    max_ack_pending: 4000,
   });
   t = performance.now();
   await new Promise<void>((resolve, reject) => {
@@ -114,7 +159,6 @@ try {
   const rawConsumeEps = EVENTS / ((performance.now() - t) / 1000);
 
   // Ceiling 2: raw single-row insert transactions over CONCURRENCY connections.
-  const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY });
   t = performance.now();
   let next = 0;
   await Promise.all(
@@ -133,23 +177,29 @@ try {
     }),
   );
   const rawInsertEps = EVENTS / ((performance.now() - t) / 1000);
-  await pool.end();
 
-  // The consumer.
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
+  // The consumer: first the pre-loaded backlog, then the steady stream.
+  const aggregateOf = new Map<string, string>();
+  // Commit times arrive from the producer in 100 ms reports, often after the handling.
+  const committedAt = new Map<string, number>();
+  const handledAt = new Map<string, number>();
+  let measuring = false;
   let processed = 0;
+  let txMs = 0;
+  let batched = 0;
   const consumer = createConsumer({
     orm,
     nats: nc,
     name: 'bench',
     stream,
     concurrency: CONCURRENCY,
+    batchSize: BATCH_SIZE,
     maxAckPending: 4000,
     deadLetterSubjectPrefix: `${prefix}_dlq`,
     logger: pino({ level: 'warn' }),
     handlers: {
       'com.jetbox.match.created': async (data, ctx) => {
+        if (measuring) aggregateOf.set(ctx.event.id, data.matchId);
         await ctx.em.execute('insert into bench_effect values (?, ?)', [
           ctx.event.id,
           data.matchId,
@@ -157,43 +207,66 @@ try {
       },
     },
   });
-  let done: () => void = () => undefined;
-  let txMs = 0;
+  let drained: () => void = () => undefined;
+  const allProcessed = new Promise<void>((resolve) => (drained = resolve));
   consumer.events.on('consumer:processed', (e) => {
+    const at = now();
     processed++;
     txMs += e.durationMs;
-    const sent = e.eventId === undefined ? undefined : sentAt.get(e.eventId);
-    if (sent !== undefined) latencies.push(performance.now() - sent);
-    if (processed === EVENTS) done();
+    batched += e.batchSize;
+    if (processed === EVENTS) drained();
+    const aggregate = e.eventId === undefined ? undefined : aggregateOf.get(e.eventId);
+    if (aggregate !== undefined) handledAt.set(aggregate, at);
   });
-  const drained = new Promise<void>((resolve) => (done = resolve));
   t = performance.now();
   await consumer.start();
-  await drained;
+  const limit = setTimeout(() => drained(), 600_000);
+  await allProcessed;
+  clearTimeout(limit);
+  if (processed < EVENTS) throw new Error(`only ${processed} of ${EVENTS} processed in 600 s`);
   const consumeEps = EVENTS / ((performance.now() - t) / 1000);
+  const meanTxMs = txMs / processed;
+  const meanBatch = batched / processed;
 
-  // e2e at a steady rate (direct publish: publish start → handler commit).
+  // e2e: the producer process commits at a steady rate; its relay publishes; we handle.
+  measuring = true;
+  processed = 0;
+  batched = 0;
+  // The relay's share: arrival on a core subscription to the stream's subjects (JetStream
+  // delivers it there once stored).
+  const storedAt = new Map<string, number>();
+  const sub = nc.subscribe(`${prefix}.>`, {
+    callback: (_err, msg) => {
+      const key = msg.headers?.get('ce-partitionkey');
+      if (key) storedAt.set(key, now());
+    },
+  });
   const total = RATE * LATENCY_SECONDS;
-  const start = performance.now();
-  const inflight: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const m = encode(i);
-    sentAt.set(m.id, performance.now());
-    inflight.push(
-      js.publish(`${prefix}.match.created.0`, m.data, { headers: m.headers, msgID: m.id }),
-    );
-  }
-  await Promise.all(inflight);
-  const deadline = Date.now() + 30_000;
-  while (latencies.length < total && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 50));
+  let behindMs = NaN;
+  await new Promise<void>((resolve) => {
+    listeners.add((report) => {
+      if ('commits' in report) for (const [id, at] of report.commits) committedAt.set(id, at);
+      if ('done' in report) {
+        behindMs = report.behindMs;
+        resolve();
+      }
+    });
+    producer!.send({ go: true });
+  });
+  await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
   await consumer.stop();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  sub.unsubscribe();
+  const since = (times: Map<string, number>) =>
+    [...committedAt]
+      .map(([aggregate, at]) => (times.get(aggregate) ?? NaN) - at)
+      .filter((x) => Number.isFinite(x))
+      .sort((a, b) => a - b);
+  const latencies = since(handledAt);
+  const relayShare = since(storedAt);
+  const consumerShare = [...storedAt]
+    .map(([aggregate, at]) => (handledAt.get(aggregate) ?? NaN) - at)
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
 
   const ceiling = Math.min(rawConsumeEps, rawInsertEps);
   const result = {
@@ -201,23 +274,45 @@ try {
     consume_eps: Math.round(consumeEps),
     ceiling_eps: Math.round(ceiling),
     ratio: Number((consumeEps / ceiling).toFixed(3)),
-    e2e_p50_ms: Number(pct(50).toFixed(2)),
-    e2e_p99_ms: Number(pct(99).toFixed(2)),
+    e2e_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
+    e2e_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
   };
   rows.push(
     ['raw consume + ack (no PostgreSQL)', `${Math.round(rawConsumeEps)} events/s`],
     [`raw insert transactions (${CONCURRENCY} connections)`, `${Math.round(rawInsertEps)} tx/s`],
-    [`consumer, inbox on, concurrency ${CONCURRENCY}`, `${result.consume_eps} events/s`],
+    [
+      `consumer, inbox on, concurrency ${CONCURRENCY}, batchSize ${BATCH_SIZE}`,
+      `${result.consume_eps} events/s`,
+    ],
     ['ratio to ceiling', String(result.ratio)],
-    ['mean transaction (inbox + handler) time', `${(txMs / processed).toFixed(2)} ms`],
-    [`e2e at ${RATE}/s (direct publish, no relay) p50`, `${result.e2e_p50_ms} ms`],
+    ['mean events per transaction', meanBatch.toFixed(1)],
+    ['mean transaction (inbox + handlers) time', `${meanTxMs.toFixed(2)} ms`],
+    [`e2e at ${RATE}/s (outbox commit → handler commit, via relay) p50`, `${result.e2e_p50_ms} ms`],
     ['e2e p99', `${result.e2e_p99_ms} ms`],
+    ['e2e max', `${(latencies.at(-1) ?? NaN).toFixed(2)} ms`],
+    [
+      'of which commit → stored in the stream (relay) p50 / p99',
+      `${percentile(relayShare, 50).toFixed(2)} / ${percentile(relayShare, 99).toFixed(2)} ms`,
+    ],
+    [
+      'of which stored → handler commit (consumer) p50 / p99',
+      `${percentile(consumerShare, 50).toFixed(2)} / ${percentile(consumerShare, 99).toFixed(2)} ms`,
+    ],
+    ['e2e mean events per transaction', (batched / Math.max(1, processed)).toFixed(1)],
     ['e2e samples', `${latencies.length}/${total}`],
+    ['producers behind schedule at the end', `${Math.round(behindMs)} ms`],
   );
   const width = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
   console.log(JSON.stringify(result));
 } finally {
+  if (producer?.connected) {
+    const exited = new Promise((resolve) => producer!.once('exit', resolve));
+    producer.send({ stop: true });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000).unref())]);
+  }
+  producer?.kill('SIGKILL');
+  await pool.end();
   await deleteStreams(nc, stream, dlq);
   await nc.close();
   await orm.close(true);

@@ -3,10 +3,12 @@ import { headers } from '@nats-io/nats-core';
 import { backoffDelay, DEFAULT_BACKOFF } from '../src/consumer/backoffDelay.js';
 import {
   DEFAULT_ACK_WAIT_MS,
+  DEFAULT_BATCH_SIZE,
   DEFAULT_MAX_DELIVER,
   resolveConsumerOptions,
   type ConsumerOptionsInput,
 } from '../src/consumer/consumerOptions.js';
+import { consumerDurables, partitionFilter } from '../src/consumer/consumerDurables.js';
 import { consumerConfig } from '../src/consumer/ensureConsumer.js';
 import { DeadLetterHeader, deadLetterHeaders } from '../src/consumer/deadLetterHeaders.js';
 import { isNonRetryableError, NonRetryableError } from '../src/consumer/NonRetryableError.js';
@@ -25,11 +27,13 @@ describe('consumer options, backoff and dead-letter headers', () => {
     const o = resolveConsumerOptions(base);
     expect(o).to.include({
       concurrency: 1,
+      batchSize: DEFAULT_BATCH_SIZE,
       maxDeliver: DEFAULT_MAX_DELIVER,
       ackWaitMs: DEFAULT_ACK_WAIT_MS,
       deadLetterSubjectPrefix: 'dlq',
     });
     expect(o.subjects).to.deep.equal([]);
+    expect(o.partitions).to.deep.equal([]);
     expect(o.backoff).to.deep.equal(DEFAULT_BACKOFF);
     expect(resolveConsumerOptions({ ...base, subjects: 'events.match.>' }).subjects).to.deep.equal([
       'events.match.>',
@@ -45,6 +49,12 @@ describe('consumer options, backoff and dead-letter headers', () => {
     ['subjects[1]', { subjects: ['a.>', 'has space'] }],
     ['handlers.com.jetbox.match.created', { handlers: { 'com.jetbox.match.created': 1 } }],
     ['pullExpiresMs', { pullExpiresMs: 500 }],
+    ['batchSize', { batchSize: 0 }],
+    ['partitions', { partitions: [], subjects: 'events.>' }],
+    ['partitions[1]', { partitions: [0, -1], subjects: 'events.>' }],
+    ['partitions[2]', { partitions: [0, 1, 1], subjects: 'events.>' }],
+    ['subjects', { partitions: [0] }],
+    ['subjects[0]', { partitions: [0], subjects: 'events.match.created.3' }],
   ] as const) {
     it(`fails naming ${property}`, () => {
       try {
@@ -81,6 +91,22 @@ describe('consumer options, backoff and dead-letter headers', () => {
       max_ack_pending: 100,
       filter_subject: 'events.match.>',
     });
+  });
+
+  it('gives each partition its own durable and filter, keeping the logical name', () => {
+    expect(partitionFilter('events.>', 3, 's')).to.equal('events.*.*.3');
+    expect(partitionFilter('events.match.>', 3, 's')).to.equal('events.match.*.3');
+    expect(partitionFilter('events.match.created', 3, 's')).to.equal('events.match.created.3');
+    expect(partitionFilter('events.*.created.>', 3, 's')).to.equal('events.*.created.3');
+    const o = resolveConsumerOptions({ ...base, subjects: 'events.match.>', partitions: [4, 5] });
+    expect(o.name).to.equal('notifier');
+    expect(consumerDurables(o)).to.deep.equal([
+      { name: 'notifier-p4', subjects: ['events.match.*.4'] },
+      { name: 'notifier-p5', subjects: ['events.match.*.5'] },
+    ]);
+    expect(consumerDurables(resolveConsumerOptions(base))).to.deep.equal([
+      { name: 'notifier', subjects: [] },
+    ]);
   });
 
   it('copies original headers but not Nats-*, and keeps errors on one line', () => {

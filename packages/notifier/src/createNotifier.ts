@@ -65,6 +65,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     subjects: `${config.subjectPrefix}.match.>`,
     concurrency: config.concurrency,
     ackWaitMs: config.ackWaitMs,
+    // Each handler makes HTTP calls: one event per transaction keeps a slow call from holding
+    // others' transaction open, and a neighbour's failure from repeating this one's webhook.
+    batchSize: 1,
     deadLetterSubjectPrefix: config.dlqSubjectPrefix,
     logger: deps.logger,
     ...deps.consumer,

@@ -16,8 +16,11 @@ export interface MessageRef {
 export interface ConsumerEventMap {
   'consumer:started': [{ consumer: string }];
   'consumer:stopped': [{ consumer: string; timedOut: boolean }];
-  /** The handler ran and its transaction, with the inbox row, committed. */
-  'consumer:processed': [MessageRef & { durationMs: number }];
+  /**
+   * The handler ran and its transaction, with the inbox row, committed. `durationMs` is that
+   * transaction's, from its start to its commit; `batchSize` how many events it handled.
+   */
+  'consumer:processed': [MessageRef & { durationMs: number; batchSize: number }];
   /** The event was already in the inbox: acknowledged without running the handler. */
   'consumer:duplicate': [MessageRef];
   /** No handler for this (known) type: acknowledged. */

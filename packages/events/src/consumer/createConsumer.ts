@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import type { EventType } from '@jetbox/schemas';
-import type { QueryResult } from '@mikro-orm/core';
 import {
   jetstream,
   jetstreamManager,
@@ -11,12 +10,11 @@ import {
 } from '@nats-io/jetstream';
 import { backoffDelay } from './backoffDelay.js';
 import type { ConsumerEventMap, MessageRef } from './consumerEvents.js';
+import { consumerDurables } from './consumerDurables.js';
 import {
   resolveConsumerOptions,
   type ConsumerOptions,
   type ConsumerOptionsInput,
-  type EventHandler,
-  type HandlerContext,
 } from './consumerOptions.js';
 import {
   deadLetterHeaders,
@@ -24,16 +22,15 @@ import {
   type DeadLetterReason,
 } from './deadLetterHeaders.js';
 import { ensureConsumer } from './ensureConsumer.js';
+import { handleBatch, type BatchItem } from './handleBatch.js';
 import { isNonRetryableError } from './NonRetryableError.js';
 import { isRetryLaterError } from './RetryLaterError.js';
-import { asError, prepareMessage, type PreparedEvent } from './prepareMessage.js';
-import { Semaphore } from './Semaphore.js';
-import { endSpan, startProcessSpan } from '../tracing/messageSpans.js';
-import { context as otelContext } from '@opentelemetry/api';
+import { asError, prepareMessage } from './prepareMessage.js';
+import { sleep } from './sleep.js';
 
 /** A running (or stopped) consumer. */
 export interface Consumer {
-  /** Declares the durable consumer and starts pulling. Safe to call twice. */
+  /** Declares the durable consumer(s) and starts pulling. Safe to call twice. */
   start(): Promise<void>;
   /**
    * Stops pulling, aborts `ctx.signal`, waits up to `stopTimeoutMs` for running handlers and
@@ -41,14 +38,20 @@ export interface Consumer {
    */
   stop(): Promise<void>;
   readonly running: boolean;
-  /** The durable consumer's state at the server (pending = lag, ack pending, …). */
+  /**
+   * The durable consumer's state at the server (pending = lag, ack pending, …). With
+   * `partitions`, `num_pending`, `num_ack_pending`, `num_redelivered` and `num_waiting` are sums
+   * over its durables and the other fields are the first durable's; `infos()` has each.
+   */
   info(): Promise<ConsumerInfo>;
+  /** The state of each durable, in the order of `durables`. */
+  infos(): Promise<ConsumerInfo[]>;
+  /** The durables it pulls from: `name`, or `<name>-p<partition>` for each of `partitions`. */
+  readonly durables: readonly string[];
   readonly events: EventEmitter<ConsumerEventMap>;
   readonly options: Readonly<ConsumerOptions>;
 }
 
-const INSERT_INBOX =
-  'insert into jetbox_inbox (consumer, event_id) values (?, ?) on conflict do nothing';
 /** Most messages asked of the server per pull; `max_ack_pending` bounds the rest. */
 const MAX_PULL_BATCH = 256;
 
@@ -57,35 +60,44 @@ interface Attempt {
   ref: MessageRef;
 }
 
+interface Item extends BatchItem {
+  /** Set after a failure: handled in a transaction of its own, so no neighbour can fail it. */
+  solo: boolean;
+}
+
 /**
  * A JetStream durable pull consumer that applies each event's effects exactly once: the
  * handler's writes and the inbox row `(consumer, event id)` commit in one transaction, and
  * the message is acknowledged after the commit.
  *
- * Ordering: messages are queued per partition key in arrival (stream) order; up to
- * `concurrency` keys are handled at once. A failing message is retried in-process, with
- * backoff, while it keeps its key, so later events of that key wait for it; every message held
- * gets `working()` heartbeats so JetStream does not redeliver it meanwhile. After `maxDeliver`
- * attempts, or at once for a failure no retry can fix, it is dead-lettered and terminated.
+ * Ordering: messages are queued per partition key in arrival (stream) order, and only a key's
+ * head is ever handled. Up to `concurrency` transactions run at once, each with the heads of up
+ * to `batchSize` keys. A failing message is retried in-process, with backoff, while it keeps its
+ * key, so later events of that key wait for it; every message held gets `working()` heartbeats
+ * so JetStream does not redeliver it meanwhile. After `maxDeliver` attempts, or at once for a
+ * failure no retry can fix, it is dead-lettered and terminated.
  */
 export function createConsumer(input: ConsumerOptionsInput): Consumer {
   const options = resolveConsumerOptions(input);
   const { name, logger } = options;
+  const durables = consumerDurables(options);
   const events = new EventEmitter<ConsumerEventMap>();
-  const semaphore = new Semaphore(options.concurrency);
   /** Every message delivered and not yet acked, naked or terminated. */
   const held = new Set<JsMsg>();
-  const queues = new Map<string, PreparedAttempt[]>();
+  /** Per key, its messages in arrival order; the head is the one being (or to be) handled. */
+  const queues = new Map<string, Item[]>();
+  /** Keys whose head may join a batch now, oldest first. */
+  const ready = new Set<string>();
   const tasks = new Set<Promise<void>>();
+  let busy = 0;
+  let dispatchQueued = false;
   let js: JetStreamClient | undefined;
-  let messages: ConsumerMessages | undefined;
+  let pulls: ConsumerMessages[] = [];
   let heartbeat: NodeJS.Timeout | undefined;
   let abort = new AbortController();
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   let running = false;
-
-  type PreparedAttempt = Attempt & { prepared: PreparedEvent };
 
   const handoffDelayMs = options.pullExpiresMs + 250;
   const handled = (type: EventType) => typeof options.handlers[type] === 'function';
@@ -136,136 +148,157 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       events.emit('consumer:ignored', ref);
       return;
     }
-    const item: PreparedAttempt = { msg, ref, prepared };
+    const item: Item = { msg, ref, prepared, solo: false };
     const queue = queues.get(prepared.key);
     if (queue) {
       queue.push(item);
       return;
     }
     queues.set(prepared.key, [item]);
-    track(runKey(prepared.key));
+    markReady(prepared.key);
   }
 
-  /** Works through one key's queue in order; the queue exists while this runs. */
-  async function runKey(key: string): Promise<void> {
-    const queue = queues.get(key)!;
-    try {
-      while (queue.length > 0 && running) {
-        await processWithRetries(queue[0]!);
-        queue.shift();
-      }
-    } finally {
-      queues.delete(key);
-      // Stopping: give the rest back in order, so another instance takes over.
-      for (const item of queue) if (held.has(item.msg)) release(item.msg, { nakMs: 0 });
-    }
+  /**
+   * Dispatching waits for the current turn of the event loop to end, so the messages of one
+   * pull response (delivered one callback each, synchronously) can share a batch.
+   */
+  function markReady(key: string): void {
+    ready.add(key);
+    if (dispatchQueued) return;
+    dispatchQueued = true;
+    queueMicrotask(dispatch);
   }
 
-  async function processWithRetries(item: PreparedAttempt): Promise<void> {
-    const { msg, ref } = item;
-    for (let attempt = msg.info.deliveryCount; ; attempt++) {
-      ref.attempt = attempt;
-      if (attempt > options.maxDeliver) {
-        // Only reachable through JetStream's one extra delivery (max_deliver = maxDeliver + 1):
-        // every earlier attempt died with its process, so do not risk crashing another one.
-        const error = new Error(
-          `delivered ${attempt} times without being acknowledged (max ${options.maxDeliver})`,
-        );
-        return deadLetter(item, 'max-deliveries', error);
-      }
-      let error: Error;
-      await semaphore.acquire();
-      try {
-        if (!running) return release(msg, { nakMs: 0 });
-        await handleOnce(item);
-        return;
-      } catch (err) {
-        error = asError(err);
-      } finally {
-        semaphore.release();
-      }
-      if (isNonRetryableError(error)) return deadLetter(item, 'non-retryable', error);
-      if (isRetryLaterError(error)) {
-        if (!running) return release(msg, { nakMs: error.delayMs });
-        events.emit('consumer:deferred', { ...ref, delayMs: error.delayMs, error });
-        if (!(await sleep(error.delayMs, abort.signal))) {
-          return release(msg, { nakMs: error.delayMs });
+  /** Starts batches while transaction slots are free; each round takes keys out of `ready`. */
+  function dispatch(): void {
+    dispatchQueued = false;
+    while (running && busy < options.concurrency && ready.size > 0) {
+      // Spread the ready keys over the free slots; under load one slot frees at a time and
+      // takes a full batch.
+      const size = Math.min(
+        options.batchSize,
+        Math.ceil(ready.size / (options.concurrency - busy)),
+      );
+      const batch: Item[] = [];
+      for (const key of ready) {
+        const head = queues.get(key)?.[0];
+        if (head === undefined) {
+          ready.delete(key);
+          continue;
         }
-        // Not an attempt: the handler could not do its work, through no fault of the message.
-        attempt--;
-        continue;
+        if (head.solo && batch.length > 0) continue;
+        ready.delete(key);
+        if (head.ref.attempt > options.maxDeliver) {
+          // Only reachable through JetStream's one extra delivery (max_deliver = maxDeliver + 1):
+          // every earlier attempt died with its process, so do not risk crashing another one.
+          const error = new Error(
+            `delivered ${head.ref.attempt} times without being acknowledged (max ${options.maxDeliver})`,
+          );
+          track(deadLetterAndAdvance(head, 'max-deliveries', error));
+          continue;
+        }
+        batch.push(head);
+        if (head.solo || batch.length >= size) break;
       }
-      const delayMs = backoffDelay(attempt, options.backoff);
-      // A handler that failed because we are stopping (ctx.signal) did not really fail its
-      // last attempt: give it back rather than dead-letter it.
-      if (!running) return release(msg, { nakMs: delayMs });
-      if (attempt >= options.maxDeliver) return deadLetter(item, 'max-deliveries', error);
-      logger.warn(
-        { err: error, consumer: name, eventId: ref.eventId, attempt, delayMs },
-        'handler failed; retrying',
+      if (batch.length === 0) continue;
+      busy++;
+      track(
+        runBatch(batch).finally(() => {
+          busy--;
+          if (ready.size > 0 && !dispatchQueued) {
+            dispatchQueued = true;
+            queueMicrotask(dispatch);
+          }
+        }),
       );
-      events.emit('consumer:retrying', { ...ref, delayMs, error });
-      if (!(await sleep(delayMs, abort.signal))) return release(msg, { nakMs: delayMs });
     }
   }
 
-  async function handleOnce(item: PreparedAttempt): Promise<void> {
-    const { msg, ref, prepared } = item;
-    const handler = options.handlers[prepared.type] as EventHandler<EventType>;
-    const started = performance.now();
-    let duplicate = false;
-    const timeout = new AbortController();
-    const signal = AbortSignal.any([abort.signal, timeout.signal]);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = new Error(
-          `handler and transaction took longer than ${options.handlerTimeoutMs} ms`,
-        );
-        timeout.abort(error);
-        reject(error);
-      }, options.handlerTimeoutMs);
-    });
-    const traced = startProcessSpan(name, msg.subject, prepared.event);
-    const attempt = options.orm.em.fork().transactional(async (em) => {
-      const inserted = await em.execute<QueryResult>(
-        INSERT_INBOX,
-        [name, prepared.event.id],
-        'run',
-      );
-      if (inserted.affectedRows === 0) {
-        duplicate = true;
-        return;
+  async function runBatch(batch: Item[]): Promise<void> {
+    const outcome = await handleBatch(batch, options, abort.signal);
+    if (outcome.ok) {
+      for (const item of batch) {
+        release(item.msg, 'ack');
+        if (outcome.duplicates.has(item)) events.emit('consumer:duplicate', item.ref);
+        else {
+          events.emit('consumer:processed', {
+            ...item.ref,
+            durationMs: outcome.durationMs,
+            batchSize: batch.length,
+          });
+        }
+        advance(item);
       }
-      const ctx: HandlerContext = {
-        em,
-        event: prepared.event,
-        delivery: {
-          deliveryCount: msg.info.deliveryCount,
-          attempt: ref.attempt,
-          streamSequence: msg.info.streamSequence,
-          subject: msg.subject,
-        },
-        signal,
-        logger,
-      };
-      // The handler's own calls (HTTP, SQL) join the trace the event was recorded in.
-      await otelContext.with(traced.context, () => handler(prepared.data as never, ctx));
-    });
-    try {
-      await Promise.race([attempt, timedOut]);
-      endSpan(traced.span);
-    } catch (err) {
-      endSpan(traced.span, err);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      // A late settlement of an abandoned attempt must not surface as an unhandled rejection.
-      attempt.catch(() => undefined);
+      return;
     }
-    release(msg, 'ack');
-    if (duplicate) events.emit('consumer:duplicate', ref);
-    else events.emit('consumer:processed', { ...ref, durationMs: performance.now() - started });
+    const culprit = outcome.culprit ?? (batch.length === 1 ? batch[0] : undefined);
+    for (const item of batch) {
+      if (item === culprit || !isHead(item)) continue;
+      // Its own attempt did not fail: again at once, alone.
+      item.solo = true;
+      markReady(item.prepared.key);
+    }
+    if (culprit) track(retryLater(culprit, outcome.error));
+  }
+
+  /** The attempt failed: dead-letter it, or wait for its backoff and make its key ready again. */
+  async function retryLater(item: Item, error: Error): Promise<void> {
+    const { msg, ref } = item;
+    if (isNonRetryableError(error)) return deadLetterAndAdvance(item, 'non-retryable', error);
+    if (isRetryLaterError(error)) {
+      // Not an attempt: the handler could not do its work, through no fault of the message.
+      if (!running) return release(msg, { nakMs: error.delayMs });
+      events.emit('consumer:deferred', { ...ref, delayMs: error.delayMs, error });
+      item.solo = true;
+      if (!(await sleep(error.delayMs, abort.signal))) {
+        return release(msg, { nakMs: error.delayMs });
+      }
+      if (isHead(item)) markReady(item.prepared.key);
+      return;
+    }
+    const delayMs = backoffDelay(ref.attempt, options.backoff);
+    // A handler that failed because we are stopping (ctx.signal) did not really fail its
+    // last attempt: give it back rather than dead-letter it.
+    if (!running) return release(msg, { nakMs: delayMs });
+    if (ref.attempt >= options.maxDeliver) {
+      return deadLetterAndAdvance(item, 'max-deliveries', error);
+    }
+    logger.warn(
+      { err: error, consumer: name, eventId: ref.eventId, attempt: ref.attempt, delayMs },
+      'handler failed; retrying',
+    );
+    events.emit('consumer:retrying', { ...ref, delayMs, error });
+    item.solo = true;
+    if (!(await sleep(delayMs, abort.signal))) return release(msg, { nakMs: delayMs });
+    ref.attempt++;
+    if (isHead(item)) markReady(item.prepared.key);
+  }
+
+  /**
+   * False for an item of an earlier run: a batch that outlived `stopTimeoutMs` may settle after
+   * a restart, when the queues hold newly delivered messages.
+   */
+  function isHead(item: Item): boolean {
+    return queues.get(item.prepared.key)?.[0] === item;
+  }
+
+  /** The key's head is settled: its next message, if any, may go. */
+  function advance(item: Item): void {
+    const key = item.prepared.key;
+    const queue = queues.get(key);
+    if (queue?.[0] !== item) return;
+    queue.shift();
+    if (queue.length === 0) queues.delete(key);
+    else markReady(key);
+  }
+
+  async function deadLetterAndAdvance(
+    item: Item,
+    reason: DeadLetterReason,
+    error: Error,
+  ): Promise<void> {
+    await deadLetter(item, reason, error);
+    advance(item);
   }
 
   /** Publishes the dead letter (retrying while the consumer runs), then terminates the original. */
@@ -308,7 +341,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
   }
 
   /** Surfaces what nats.js only reports as notifications: the pull loop itself keeps going. */
-  async function watchStatus(pull: ConsumerMessages): Promise<void> {
+  async function watchStatus(pull: ConsumerMessages, durable: string): Promise<void> {
     try {
       for await (const status of pull.status()) {
         if (
@@ -316,9 +349,9 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
           status.type === 'consumer_not_found' ||
           status.type === 'stream_not_found'
         ) {
-          emitError(new Error(`JetStream reports ${status.type} for ${name}`), 'pulling');
+          emitError(new Error(`JetStream reports ${status.type} for ${durable}`), 'pulling');
         } else if (status.type === 'heartbeats_missed') {
-          logger.warn({ consumer: name, count: status.count }, 'pull heartbeats missed');
+          logger.warn({ consumer: name, durable, count: status.count }, 'pull heartbeats missed');
         }
       }
     } catch (err) {
@@ -331,34 +364,47 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     if (running) return;
     starting ??= (async () => {
       const jsm = await jetstreamManager(options.nats);
-      await ensureConsumer(jsm, options.stream, options);
+      for (const durable of durables) {
+        await ensureConsumer(jsm, options.stream, { ...options, ...durable });
+      }
       js = jetstream(options.nats);
-      const consumer = await js.consumers.get(options.stream, name);
+      const client = js;
+      const consumers = await Promise.all(
+        durables.map((d) => client.consumers.get(options.stream, d.name)),
+      );
       abort = new AbortController();
       running = true;
-      messages = await consumer.consume({
-        max_messages: Math.min(options.maxAckPending, MAX_PULL_BATCH),
-        expires: options.pullExpiresMs,
-        callback: (msg) => {
-          try {
-            onMessage(msg);
-          } catch (err) {
-            emitError(err, 'receiving a message');
-          }
-        },
-      });
-      void watchStatus(messages);
+      for (const [i, consumer] of consumers.entries()) {
+        const pull = await consumer.consume({
+          max_messages: Math.min(options.maxAckPending, MAX_PULL_BATCH),
+          expires: options.pullExpiresMs,
+          callback: (msg) => {
+            try {
+              onMessage(msg);
+            } catch (err) {
+              emitError(err, 'receiving a message');
+            }
+          },
+        });
+        pulls.push(pull);
+        void watchStatus(pull, durables[i]!.name);
+      }
       const beatMs = Math.max(50, Math.floor(options.ackWaitMs / 3));
       heartbeat = setInterval(() => {
         for (const msg of held) msg.working();
       }, beatMs);
-      logger.info({ consumer: name, stream: options.stream }, 'consumer started');
+      logger.info(
+        { consumer: name, stream: options.stream, durables: durables.map((d) => d.name) },
+        'consumer started',
+      );
       events.emit('consumer:started', { consumer: name });
     })();
     try {
       await starting;
     } catch (err) {
       running = false;
+      for (const pull of pulls) pull.stop();
+      pulls = [];
       throw err;
     } finally {
       starting = undefined;
@@ -370,7 +416,8 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     if (!running) return stopping;
     stopping ??= (async () => {
       running = false;
-      messages?.stop();
+      for (const pull of pulls) pull.stop();
+      pulls = [];
       abort.abort(new Error('consumer stopping'));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
@@ -382,6 +429,8 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       clearTimeout(timer);
       clearInterval(heartbeat);
       for (const msg of held) release(msg, { nakMs: 0 });
+      queues.clear();
+      ready.clear();
       logger.info({ consumer: name, timedOut }, 'consumer stopped');
       events.emit('consumer:stopped', { consumer: name, timedOut });
     })();
@@ -392,35 +441,35 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     }
   }
 
-  async function info(): Promise<ConsumerInfo> {
+  async function infos(): Promise<ConsumerInfo[]> {
     const jsm = await jetstreamManager(options.nats);
-    return jsm.consumers.info(options.stream, name);
+    return Promise.all(durables.map((d) => jsm.consumers.info(options.stream, d.name)));
+  }
+
+  async function info(): Promise<ConsumerInfo> {
+    const all = await infos();
+    const first = all[0]!;
+    if (all.length === 1) return first;
+    const sum = (pick: (i: ConsumerInfo) => number) => all.reduce((n, i) => n + pick(i), 0);
+    return {
+      ...first,
+      num_pending: sum((i) => i.num_pending),
+      num_ack_pending: sum((i) => i.num_ack_pending),
+      num_redelivered: sum((i) => i.num_redelivered),
+      num_waiting: sum((i) => i.num_waiting),
+    };
   }
 
   return {
     start,
     stop,
     info,
+    infos,
+    durables: durables.map((d) => d.name),
     events,
     options,
     get running() {
       return running;
     },
   };
-}
-
-/** Resolves true after `ms`, or false as soon as `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -127,7 +127,7 @@ function createMetrics(registry: Registry, prefix: string): ConsumerMetrics {
     }),
     duration: new Histogram({
       name: `${prefix}handler_duration_seconds`,
-      help: 'Time from the start of the transaction to its commit, handler included.',
+      help: 'Per event, the time from the start of its transaction (shared with the rest of its batch) to the commit.',
       labelNames: ['consumer'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,

@@ -1,0 +1,112 @@
+import { context } from '@opentelemetry/api';
+import type { EventType } from '@jetbox/schemas';
+import type { JsMsg } from '@nats-io/jetstream';
+import type { MessageRef } from './consumerEvents.js';
+import type { ConsumerOptions, EventHandler, HandlerContext } from './consumerOptions.js';
+import { asError, type PreparedEvent } from './prepareMessage.js';
+import { endSpan, startProcessSpan } from '../tracing/messageSpans.js';
+
+/** A delivered message, ready for its handler. */
+export interface BatchItem {
+  msg: JsMsg;
+  ref: MessageRef;
+  prepared: PreparedEvent;
+}
+
+export type BatchOutcome<T extends BatchItem> =
+  | { ok: true; duplicates: ReadonlySet<T>; durationMs: number }
+  /** Rolled back. `culprit` is the item whose handler (or its flush) failed, if one did. */
+  | { ok: false; error: Error; culprit: T | undefined };
+
+/**
+ * Handles `items` (of different keys) in one transaction: one insert of their inbox rows finds
+ * the duplicates, then each other item's handler runs, one after another, on its own fork of the
+ * transaction's EntityManager, and is flushed; then one commit. Any failure rolls back all of it.
+ *
+ * Every step (inbox insert, each handler with its flush, the commit) gets `handlerTimeoutMs`; a
+ * step that takes longer fails the batch and aborts `ctx.signal`. The transaction is then
+ * abandoned, not awaited: a connection that died mid-way may never settle it.
+ */
+export async function handleBatch<T extends BatchItem>(
+  items: readonly T[],
+  options: Pick<ConsumerOptions, 'orm' | 'name' | 'handlers' | 'handlerTimeoutMs' | 'logger'>,
+  stopping: AbortSignal,
+): Promise<BatchOutcome<T>> {
+  const started = performance.now();
+  const timeout = new AbortController();
+  const signal = AbortSignal.any([stopping, timeout.signal]);
+  const duplicates = new Set<T>();
+  let culprit: T | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let rejectTimedOut: (err: Error) => void = () => undefined;
+  const timedOut = new Promise<never>((_, reject) => (rejectTimedOut = reject));
+  const step = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const error = new Error(
+        `handler and transaction took longer than ${options.handlerTimeoutMs} ms`,
+      );
+      timeout.abort(error);
+      rejectTimedOut(error);
+    }, options.handlerTimeoutMs);
+  };
+
+  step();
+  const attempt = options.orm.em.fork().transactional(async (em) => {
+    const placeholders = items.map(() => '(?, ?)').join(', ');
+    const params = items.flatMap((item) => [options.name, item.prepared.event.id]);
+    const inserted = await em.execute<{ event_id: string }[]>(
+      `insert into jetbox_inbox (consumer, event_id) values ${placeholders} on conflict do nothing returning event_id`,
+      params,
+      'all',
+    );
+    const fresh = new Set(inserted.map((row) => row.event_id.toLowerCase()));
+    for (const item of items) {
+      // delete: should one id come twice, only its first message runs the handler.
+      if (!fresh.delete(item.prepared.event.id.toLowerCase())) {
+        duplicates.add(item);
+        continue;
+      }
+      culprit = item;
+      step();
+      const { msg, ref, prepared } = item;
+      const handler = options.handlers[prepared.type] as EventHandler<EventType>;
+      // Its own fork: one handler's unflushed entities never end up in another's flush.
+      const fork = em.fork({ keepTransactionContext: true });
+      const ctx: HandlerContext = {
+        em: fork,
+        event: prepared.event,
+        delivery: {
+          deliveryCount: msg.info.deliveryCount,
+          attempt: ref.attempt,
+          streamSequence: msg.info.streamSequence,
+          subject: msg.subject,
+        },
+        signal,
+        logger: options.logger,
+      };
+      // The handler's own calls (HTTP, SQL) join the trace the event was recorded in.
+      const traced = startProcessSpan(options.name, msg.subject, prepared.event);
+      try {
+        await context.with(traced.context, () => handler(prepared.data as never, ctx));
+        await fork.flush();
+        endSpan(traced.span);
+      } catch (err) {
+        endSpan(traced.span, err);
+        throw err;
+      }
+      culprit = undefined;
+    }
+    step();
+  });
+  try {
+    await Promise.race([attempt, timedOut]);
+    return { ok: true, duplicates, durationMs: performance.now() - started };
+  } catch (err) {
+    return { ok: false, error: asError(err), culprit };
+  } finally {
+    clearTimeout(timer);
+    // A late settlement of an abandoned attempt must not surface as an unhandled rejection.
+    attempt.catch(() => undefined);
+  }
+}

@@ -1,0 +1,184 @@
+import { expect } from 'chai';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { v7 as uuidv7 } from 'uuid';
+import type { Consumer } from '../src/consumer/createConsumer.js';
+import type { HandlerContext } from '../src/consumer/consumerOptions.js';
+import {
+  createConsumerHarness,
+  newMatch,
+  waitFor,
+  type ConsumerHarness,
+} from './consumerHarness.js';
+
+describe('consumer: several events per transaction (PostgreSQL + NATS)', function () {
+  this.timeout(30_000);
+  let h: ConsumerHarness;
+  let testNo = 0;
+  let partition = 0;
+  let name = '';
+
+  before(async () => {
+    h = await createConsumerHarness();
+    await h.sql(
+      'create table effects (id bigserial primary key, consumer text not null, event_id uuid not null)',
+    );
+  });
+
+  beforeEach(() => {
+    testNo++;
+    partition = testNo;
+    name = `b${testNo}`;
+  });
+
+  afterEach(async () => h.assertStopped());
+
+  after(async () => h?.close());
+
+  interface Call {
+    eventId: string;
+    /** The transaction the handler ran in; calls sharing it were one batch. */
+    tx: unknown;
+  }
+
+  /**
+   * A consumer (concurrency 1) whose first event's handler waits for `open()`: every event
+   * published meanwhile is delivered and waits, so the next transaction takes them all.
+   */
+  function gatedConsumer(fail: (eventId: string, ctx: HandlerContext) => boolean) {
+    const calls: Call[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let first = true;
+    const consumer = h.consumer({
+      name,
+      subjects: `${h.prefix}.*.*.${partition}`,
+      concurrency: 1,
+      batchSize: 50,
+      backoff: { initialMs: 50 },
+      handlers: {
+        'com.jetbox.match.created': async (_data, ctx) => {
+          calls.push({ eventId: ctx.event.id, tx: ctx.em.getTransactionContext() });
+          if (first) {
+            first = false;
+            await gate;
+          }
+          await ctx.em.execute('insert into effects (consumer, event_id) values (?, ?)', [
+            name,
+            ctx.event.id,
+          ]);
+          if (fail(ctx.event.id, ctx)) throw new Error(`handler of ${ctx.event.id} failed`);
+        },
+      },
+    });
+    return { consumer, calls, open };
+  }
+
+  async function allDelivered(consumer: Consumer, count: number) {
+    const jsm = await jetstreamManager(h.nc);
+    await waitFor(`${count} delivered`, async () => {
+      const info = await jsm.consumers.info(h.stream, consumer.durables[0]!);
+      return info.num_ack_pending === count;
+    });
+    // Delivered by the server; give the client a moment to have them all in hand.
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  const effectIds = async () =>
+    (
+      await h.sql<{ event_id: string }>('select event_id from effects where consumer = ?', [name])
+    ).map((r) => r.event_id);
+
+  it('one failing handler rolls the batch back; every effect applies once, the failed one after its backoff', async () => {
+    const bad: string[] = [];
+    const { consumer, calls, open } = gatedConsumer(
+      (id, ctx) => bad.includes(id) && ctx.delivery.attempt === 1,
+    );
+    const processed: { eventId?: string; batchSize: number }[] = [];
+    const retrying: { eventId?: string; attempt: number; delayMs: number }[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e));
+    consumer.events.on('consumer:retrying', (e) => retrying.push(e));
+    await consumer.start();
+    const ids = [await h.publish('com.jetbox.match.created', newMatch(), { partition })];
+    await waitFor('first handler entered', () => calls.length === 1);
+    for (let i = 0; i < 19; i++) {
+      const id = uuidv7();
+      // The 10th of the batch fails: nine handlers ran before it in the same transaction.
+      if (i === 9) bad.push(id);
+      ids.push(await h.publish('com.jetbox.match.created', newMatch(), { partition, id }));
+    }
+    await allDelivered(consumer, 20);
+    open();
+    await waitFor('20 processed', () => processed.length === 20);
+    await consumer.stop();
+
+    const batch = calls.filter((c) => c.tx === calls.find((x) => x.eventId === bad[0])!.tx);
+    expect(batch.map((c) => c.eventId)).to.deep.equal(ids.slice(1, 11));
+    const callsOf = (id: string) => calls.filter((c) => c.eventId === id).length;
+    // Rolled back with the failed one and handled again, alone.
+    for (const id of ids.slice(1, 10)) expect(callsOf(id), id).to.equal(2);
+    expect(callsOf(bad[0]!)).to.equal(2);
+    expect(retrying).to.have.length(1);
+    expect(retrying[0]).to.include({ eventId: bad[0], attempt: 1, delayMs: 50 });
+    expect(processed.find((p) => p.eventId === bad[0])?.batchSize).to.equal(1);
+    expect((await effectIds()).sort()).to.deep.equal([...ids].sort());
+  });
+
+  it('skips events already in the inbox inside a batch and handles the rest in it', async () => {
+    const { consumer, calls, open } = gatedConsumer(() => false);
+    const processed: { eventId?: string; batchSize: number }[] = [];
+    const duplicates: (string | undefined)[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e));
+    consumer.events.on('consumer:duplicate', (e) => duplicates.push(e.eventId));
+    await consumer.start();
+    const first = await h.publish('com.jetbox.match.created', newMatch(), { partition });
+    await waitFor('first handler entered', () => calls.length === 1);
+    const ids = Array.from({ length: 10 }, () => uuidv7());
+    const applied = ids.filter((_, i) => i % 3 === 0);
+    for (const id of applied) {
+      await h.sql('insert into jetbox_inbox (consumer, event_id) values (?, ?)', [name, id]);
+    }
+    for (const id of ids)
+      await h.publish('com.jetbox.match.created', newMatch(), { partition, id });
+    await allDelivered(consumer, 11);
+    open();
+    await waitFor('all settled', () => processed.length + duplicates.length === 11);
+    await consumer.stop();
+
+    const fresh = ids.filter((id) => !applied.includes(id));
+    expect(duplicates).to.deep.equal(applied);
+    expect(calls.map((c) => c.eventId)).to.deep.equal([first, ...fresh]);
+    expect(new Set(calls.slice(1).map((c) => c.tx)).size, 'one transaction').to.equal(1);
+    expect(processed.filter((p) => p.eventId !== first).map((p) => p.batchSize)).to.deep.equal(
+      fresh.map(() => 10),
+    );
+    expect((await effectIds()).sort()).to.deep.equal([first, ...fresh].sort());
+  });
+
+  it('with batchSize 1 gives every event its own transaction', async () => {
+    const txs = new Set<unknown>();
+    const consumer = h.consumer({
+      name,
+      subjects: `${h.prefix}.*.*.${partition}`,
+      batchSize: 1,
+      handlers: {
+        'com.jetbox.match.created': async (_data, ctx) => {
+          txs.add(ctx.em.getTransactionContext());
+          await ctx.em.execute('insert into effects (consumer, event_id) values (?, ?)', [
+            name,
+            ctx.event.id,
+          ]);
+        },
+      },
+    });
+    const sizes: number[] = [];
+    consumer.events.on('consumer:processed', (e) => sizes.push(e.batchSize));
+    for (let i = 0; i < 10; i++) {
+      await h.publish('com.jetbox.match.created', newMatch(), { partition });
+    }
+    await consumer.start();
+    await waitFor('10 processed', () => sizes.length === 10);
+    await consumer.stop();
+    expect(sizes).to.deep.equal(Array.from({ length: 10 }, () => 1));
+    expect(txs.size).to.equal(10);
+  });
+});
