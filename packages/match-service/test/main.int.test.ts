@@ -79,4 +79,28 @@ describe('match-service as a process (src/main.ts)', () => {
     expect(exit, child.output()).to.deep.equal({ code: 0, signal: null });
     expect(child.output()).to.match(/"msg":"stopped"/);
   });
+
+  it('stops cleanly when Ctrl-C reaches it twice at once (the terminal and a watcher relaying it)', async () => {
+    const relayed = await spawnService({
+      name: 'match-service',
+      cwd: packageDir,
+      env: {
+        DATABASE_URL: db.url,
+        PORT: '0',
+        JETBOX_STREAM: stream,
+        JETBOX_SUBJECT_PREFIX: stream.toLowerCase(),
+        JETBOX_PARTITIONS: '4',
+        JETBOX_DLQ_STREAM: dlqStream,
+        JETBOX_DLQ_SUBJECT_PREFIX: `${stream.toLowerCase()}_dlq`,
+      },
+    });
+    child = relayed;
+    expect((await fetch(`${relayed.url}/healthz`)).status).to.equal(200);
+    relayed.child.kill('SIGINT');
+    relayed.child.kill('SIGINT');
+    const exit = await relayed.stop('SIGINT');
+    expect(exit, relayed.output()).to.deep.equal({ code: 0, signal: null });
+    expect(relayed.output()).to.match(/"msg":"stopped"/);
+    expect(relayed.output()).not.to.match(/second signal/);
+  });
 });
