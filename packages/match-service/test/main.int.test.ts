@@ -4,6 +4,7 @@ import {
   createTestDatabase,
   deleteStreams,
   spawnService,
+  waitFor,
   uniqueStreamName,
   type ServiceProcess,
   type TestDatabase,
@@ -97,6 +98,8 @@ describe('match-service as a process (src/main.ts)', () => {
     child = relayed;
     expect((await fetch(`${relayed.url}/healthz`)).status).to.equal(200);
     relayed.child.kill('SIGINT');
+    // Identical pending signals merge: send the relayed one once the first is being handled.
+    await waitFor('stopping', () => relayed.output().includes('"msg":"stopping"'), 10_000, 5);
     relayed.child.kill('SIGINT');
     const exit = await relayed.stop('SIGINT');
     expect(exit, relayed.output()).to.deep.equal({ code: 0, signal: null });
