@@ -6,21 +6,24 @@
  *            `jetbox relay` process: commit → PubAck (message stored and delivered)
  * Prints a table, then one JSON line.
  */
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { EntitySchema, MikroORM, defineConfig } from '@mikro-orm/postgresql';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
+import { Worker } from 'node:worker_threads';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { encodeCloudEvent } from '../src/cloudevents/encodeCloudEvent.js';
-import { AggregateRoot } from '../src/outbox/AggregateRoot.js';
-import { createOutbox } from '../src/outbox/createOutbox.js';
+import type { ProducersInput, ProducersOutput } from './relayProducers.js';
+import { backendPids, cpuMsOf, CpuMeter, listenerPid, peakRssOf } from './processCpu.js';
+import { createPubAckPublisher } from '../src/relay/createPubAckPublisher.js';
+import { encodeOutboxRow } from '../src/relay/encodeOutboxRow.js';
+import type { ClaimedRow } from '../src/relay/outboxSql.js';
 import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
 import { partitionOf } from '../src/jetstream/subjects.js';
 import {
   connectTestNats,
   createTestDatabase,
+  testNatsUrl,
   deleteStreams,
   uniqueName,
   uniqueStreamName,
@@ -28,34 +31,21 @@ import {
 
 const DRAIN_EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const RATE = 1000;
+// Concurrent MikroORM units of work in the latency phase: enough that one slow commit does not
+// hold back the steady rate.
+const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 32);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
 const PARTITIONS = 16;
+// e.g. BENCH_RELAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the relay process
+const RELAY_NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const cliPath = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
-/** Peak resident set (VmHWM) of a process, in bytes. */
-function peakRssOf(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
+/** CPU µs per event of each party to a phase: node process(es), nats-server, PostgreSQL backends. */
+interface PhaseCpu {
+  node: number;
+  nats: number;
+  postgres: number;
 }
-
-class Pairing extends AggregateRoot {
-  id = uuidv7();
-  get aggregateType() {
-    return 'match';
-  }
-  get aggregateId() {
-    return this.id;
-  }
-}
-const PairingSchema = new EntitySchema<Pick<Pairing, 'id'>>({
-  class: Pairing as never,
-  tableName: 'bench_pairing',
-  properties: { id: { type: 'uuid', primary: true } },
-});
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -67,18 +57,34 @@ async function main() {
   const prefix = uniqueName('bench').replace(/_/g, '');
   const stream = uniqueStreamName('JETBOX_BENCH');
   const ceilingStream = `${stream}_CEILING`;
-  const outbox = createOutbox({ source: '/bench', partitions: PARTITIONS, subjectPrefix: prefix });
   const base = jetboxOrmOptions();
   const orm = await MikroORM.init(
     defineConfig({
       ...base,
       clientUrl: db.url,
-      entities: [...base.entities, PairingSchema],
-      subscribers: [outbox.subscriber],
-      pool: { min: 1, max: 20 },
+      pool: { min: 1, max: 2 },
     }),
   );
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  const relays: ChildProcess[] = [];
+  const natsPid = listenerPid(Number(new URL(testNatsUrl()).port || 4222));
+  /** Starts metering a phase; the returned function stops it and gives µs per event. */
+  const meter = async (nodePids: () => number[]) => {
+    const node = new CpuMeter();
+    const nats = new CpuMeter();
+    const postgres = new CpuMeter();
+    node.start(nodePids());
+    nats.start(natsPid ? [natsPid] : []);
+    postgres.start(await backendPids(pool));
+    return async (events: number): Promise<PhaseCpu> => {
+      const us = (ms: number) => Math.round((ms * 1000) / events);
+      return {
+        node: us(node.stop(nodePids())),
+        nats: us(nats.stop(natsPid ? [natsPid] : [])),
+        postgres: us(postgres.stop(await backendPids(pool))),
+      };
+    };
+  };
   try {
     await migrate(orm);
     await pool.query('create table bench_pairing (id uuid primary key)');
@@ -118,8 +124,8 @@ async function main() {
     await insert(DRAIN_EVENTS);
 
     // 1. drain, by `jetbox relay` as its own process so its peak RSS is the relay's alone
-    const spawnRelay = () =>
-      spawn(process.execPath, [cliPath, 'relay', '--poll-interval', '100'], {
+    const spawnRelay = () => {
+      const relay = spawn(process.execPath, [...RELAY_NODE_ARGS, cliPath, 'relay'], {
         env: {
           ...process.env,
           DATABASE_URL: db.url,
@@ -131,65 +137,80 @@ async function main() {
         },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
+      relays.push(relay);
+      return relay;
+    };
     const child = spawnRelay();
-    const unpublished = async () =>
-      Number(
-        (
-          await pool.query<{ n: string }>(
-            `select count(*) as n from jetbox_outbox where status <> 'published'`,
-          )
-        ).rows[0]!.n,
-      );
-    let t0 = 0;
+    // Polled cheaply (an index probe every 100 ms) so the bench takes no CPU from the relay; the
+    // rate comes from the rows' own published_at, from the first batch's mark to the last one's.
+    const anyPending = async () =>
+      (await pool.query(`select 1 from jetbox_outbox where status = 'pending' limit 1`))
+        .rowCount !== 0;
     let drainPeakRss = 0;
+    let stopDrainMeter: ((events: number) => Promise<PhaseCpu>) | null = null;
     for (const deadline = Date.now() + 600_000; Date.now() < deadline;) {
-      const left = await unpublished();
-      if (t0 === 0 && left < DRAIN_EVENTS) t0 = performance.now(); // the relay's first batch is marked
+      const pending = await anyPending();
       drainPeakRss = Math.max(drainPeakRss, peakRssOf(child.pid!));
-      if (left === 0) break;
-      await new Promise((r) => setTimeout(r, 20));
+      if (stopDrainMeter === null) {
+        const marked = await pool.query(
+          `select 1 from jetbox_outbox where status = 'published' limit 1`,
+        );
+        if (marked.rowCount) stopDrainMeter = await meter(() => [child.pid!]);
+      }
+      if (!pending) break;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const drainMs = performance.now() - t0;
     drainPeakRss = Math.max(drainPeakRss, peakRssOf(child.pid!));
+    const spanRows = await pool.query<{ n: string }>(
+      `select count(*) as n from jetbox_outbox where published_at > (select min(published_at) from jetbox_outbox)`,
+    );
+    const drainCpu = await stopDrainMeter!(Number(spanRows.rows[0]!.n));
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    const span = (
+      await pool.query<{ ms: number; first: string; total: string }>(
+        `select (extract(epoch from max(published_at) - min(published_at)) * 1000)::float8 as ms,
+                count(*) filter (where published_at = (select min(published_at) from jetbox_outbox)) as first,
+                count(*) as total
+         from jetbox_outbox where status = 'published'`,
+      )
+    ).rows[0]!;
+    const drainedAfterFirst = Number(span.total) - Number(span.first);
+    const drainMs = span.ms;
 
-    // 2. ceiling: raw pipelined JetStream publish of the same messages
-    const { rows } = await pool.query<{
-      id: string;
-      aggregate_id: string;
-      nats_subject: string;
-      data: string;
-      created_at: Date;
-    }>(
-      `select id, aggregate_id, nats_subject, data::text as data, created_at from jetbox_outbox order by seq`,
+    // 2. ceiling: raw pipelined JetStream publish of the same messages, encoded and sent exactly
+    // as the relay does (same encoder, same PubAck pipeline), at most 1,000 in flight like its batch.
+    const { rows } = await pool.query<ClaimedRow>(
+      `select id, aggregate_id, type, source, dataschema, nats_subject, headers, data::text as data, created_at
+       from jetbox_outbox order by seq`,
     );
-    const js = jetstream(nc);
+    const publisher = createPubAckPublisher(nc, 10_000);
+    const stopJsMeter = await meter(() => [process.pid]);
     const t1 = performance.now();
-    const WINDOW = 2000;
-    for (let i = 0; i < rows.length; i += WINDOW) {
-      await Promise.all(
-        rows.slice(i, i + WINDOW).map((r) => {
-          const { headers, data } = encodeCloudEvent({
-            specversion: '1.0',
-            id: r.id,
-            source: '/bench',
-            type: 'com.jetbox.match.created',
-            subject: r.aggregate_id,
-            time: r.created_at.toISOString(),
-            dataschema: 'urn:jetbox:schema:com.jetbox.match.created:v1',
-            datacontenttype: 'application/json',
-            partitionkey: r.aggregate_id,
-            data: Buffer.from(r.data),
-          });
-          return js.publish(r.nats_subject.replace(prefix, `${prefix}c`), data, {
-            msgID: r.id,
-            headers,
-          });
-        }),
-      );
-    }
+    await new Promise<void>((resolve, reject) => {
+      const WINDOW = 1000;
+      let sent = 0;
+      let acked = 0;
+      const sendNext = () => {
+        const r = rows[sent++]!;
+        const { headers, data } = encodeOutboxRow(r);
+        publisher.publish(
+          r.nats_subject.replace(prefix, `${prefix}c`),
+          data,
+          headers,
+          r.id,
+          (err) => {
+            if (err) return reject(err);
+            if (++acked === rows.length) resolve();
+            else if (sent < rows.length) sendNext();
+          },
+        );
+      };
+      while (sent < Math.min(WINDOW, rows.length)) sendNext();
+    });
     const jsMs = performance.now() - t1;
+    const jsCpu = await stopJsMeter(rows.length);
+    publisher.close();
 
     // 3. ceiling: raw PostgreSQL claim + mark of the same rows (reset to pending first)
     await pool.query(
@@ -197,6 +218,7 @@ async function main() {
     );
     await pool.query('vacuum analyze jetbox_outbox');
     const c = await pool.connect();
+    const stopPgMeter = await meter(() => [process.pid]);
     const t2 = performance.now();
     for (;;) {
       const claimed = await c.query<{ id: string }>(
@@ -209,58 +231,96 @@ async function main() {
       );
     }
     const pgMs = performance.now() - t2;
+    const pgCpu = await stopPgMeter(rows.length);
     c.release();
 
     // 4. latency at a steady rate through MikroORM flushes, with a standalone relay process.
     // PubAck time is taken as the arrival of the message on a core subscription to the stream's
     // subjects (JetStream delivers it once stored, within a fraction of a millisecond of the ack).
-    await pool.query(`delete from jetbox_outbox`);
-    const committedAt = new Map<string, number>();
+    // Start from an empty outbox, as vacuumed as production's autovacuum keeps it (this machine's
+    // server runs with autovacuum off): 100,000 dead claim-index entries would cost every claim ≈ 0.3 ms.
+    await pool.query(`truncate jetbox_outbox`);
+    await pool.query('vacuum analyze jetbox_outbox');
+    // Commit time as the database sees it: a deferred trigger runs at COMMIT, just before the
+    // commit record is written, so the figure includes the commit itself. Arrival times are
+    // taken on this otherwise idle thread; both are wall-clock milliseconds of this machine.
+    await pool.query(
+      `create table bench_commit_time (aggregate_id text primary key, at timestamptz not null)`,
+    );
+    await pool.query(`create function bench_commit_time() returns trigger language plpgsql as $$
+      begin insert into bench_commit_time values (new.aggregate_id, clock_timestamp()); return null; end $$`);
+    await pool.query(`create constraint trigger bench_commit_time after insert on jetbox_outbox
+      deferrable initially deferred for each row execute function bench_commit_time()`);
     const ackedAt = new Map<string, number>();
     const sub = nc.subscribe(`${prefix}.>`, {
       callback: (_err, msg) => {
         const key = msg.headers?.get('ce-partitionkey');
-        if (key) ackedAt.set(key, performance.now());
+        if (key) ackedAt.set(key, performance.timeOrigin + performance.now());
       },
     });
     const latencyRelay = spawnRelay();
     await new Promise((r) => setTimeout(r, 1500)); // started, partitions taken, idle
     const total = RATE * LATENCY_SECONDS;
-    const start = performance.now();
-    const producers = 8;
-    await Promise.all(
-      Array.from({ length: producers }, async (_, w) => {
-        for (let i = w; i < total; i += producers) {
-          const due = start + (i * 1000) / RATE;
-          const wait = due - performance.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          const em = orm.em.fork();
-          const p = new Pairing();
-          em.persist(p);
-          outbox.add(em, {
-            type: 'com.jetbox.match.created',
-            aggregateType: 'match',
-            aggregateId: p.id,
-            data: { matchId: p.id, userIds: [uuidv7(), uuidv7()], region: 'eu-west' },
-          });
-          await em.flush();
-          committedAt.set(p.id, performance.now());
-        }
-      }),
+    const producersInput: ProducersInput = {
+      databaseUrl: db.url,
+      subjectPrefix: prefix,
+      partitions: PARTITIONS,
+      rate: RATE,
+      total,
+      producers: PRODUCERS,
+    };
+    // Workers do not inherit tsx's loader: register it in the worker, then load the producers.
+    const producersUrl = new URL('./relayProducers.ts', import.meta.url).href;
+    const worker = new Worker(
+      `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(producersUrl)}); })`,
+      { eval: true, workerData: producersInput },
     );
-    const behind = performance.now() - start - (total * 1000) / RATE;
+    const produced = new Promise<ProducersOutput>((resolve, reject) => {
+      worker.on('message', (m: ProducersOutput | 'ready') => m !== 'ready' && resolve(m));
+      worker.once('error', reject);
+    });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    // Metered from the first commit on: the worker's own start-up is not part of it.
+    const stopLatencyMeter = await meter(() => [process.pid]);
+    const relayCpuBefore = cpuMsOf(latencyRelay.pid!);
+    const relayBackends = new CpuMeter();
+    relayBackends.start(await backendPids(pool, 'jetbox-relay'));
+    const { behindMs: behind } = await produced;
+    const latencyCpu = await stopLatencyMeter(total);
+    const relayBackendsUs = Math.round(
+      (relayBackends.stop(await backendPids(pool, 'jetbox-relay')) * 1000) / total,
+    );
+    const latencyRelayCpuUs = Math.round(
+      ((cpuMsOf(latencyRelay.pid!) - relayCpuBefore) * 1000) / total,
+    );
+    const exited = new Promise((r) => worker.once('exit', r));
+    worker.postMessage('close');
+    await exited;
     for (const deadline = Date.now() + 10_000; ackedAt.size < total && Date.now() < deadline;) {
       await new Promise((r) => setTimeout(r, 50));
     }
     sub.unsubscribe();
+    const stillPending = Number(
+      (
+        await pool.query<{ n: string }>(
+          `select count(*) as n from jetbox_outbox where status <> 'published'`,
+        )
+      ).rows[0]!.n,
+    );
     latencyRelay.kill('SIGTERM');
     await new Promise((r) => latencyRelay.once('exit', r));
-    const latencies = [...committedAt]
-      .map(([agg, at]) => (ackedAt.get(agg) ?? NaN) - at)
+    const { rows: commits } = await pool.query<{ aggregate_id: string; ms: number }>(
+      `select aggregate_id, (extract(epoch from at) * 1000)::float8 as ms from bench_commit_time`,
+    );
+    const latencies = commits
+      .map((c) => (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms)
       .filter((x) => Number.isFinite(x));
     const latencyLost = total - latencies.length;
 
-    const drainEps = DRAIN_EVENTS / (drainMs / 1000);
+    const drainEps = drainedAfterFirst / (drainMs / 1000);
     const jsEps = rows.length / (jsMs / 1000);
     const pgEps = rows.length / (pgMs / 1000);
     const ceiling = Math.min(jsEps, pgEps);
@@ -277,9 +337,21 @@ async function main() {
       commit_to_ack_max_ms: Number((latencies.at(-1) ?? NaN).toFixed(2)),
       latency_samples: latencies.length,
       latency_lost: latencyLost,
+      latency_unpublished_rows: stillPending,
       producers_behind_ms: Math.round(behind),
       achieved_rate_eps: Math.round((total / ((total * 1000) / RATE + behind)) * 1000),
       peak_rss_mb: Math.round(drainPeakRss / 2 ** 20),
+      // CPU µs per event, immune to the machine's other load: node process, nats-server, PostgreSQL
+      cpu_us_drain: drainCpu,
+      cpu_us_jetstream_ceiling: jsCpu,
+      cpu_us_postgres_ceiling: pgCpu,
+      cpu_us_latency: {
+        producers: latencyCpu.node,
+        relay: latencyRelayCpuUs,
+        nats: latencyCpu.nats,
+        postgres: latencyCpu.postgres,
+        postgres_relay_sessions: relayBackendsUs,
+      },
     };
     console.table({
       'relay drain': { events: DRAIN_EVENTS, 'events/s': result.drain_eps },
@@ -305,6 +377,7 @@ async function main() {
     );
     console.log(JSON.stringify(result));
   } finally {
+    for (const relay of relays) if (relay.exitCode === null) relay.kill('SIGKILL');
     await pool.end();
     await orm.close(true);
     await deleteStreams(nc, stream, ceilingStream);

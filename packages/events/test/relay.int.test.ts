@@ -95,6 +95,57 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     expect(Date.now() - t1).to.be.lessThan(2000);
   });
 
+  it('publishes a row whose transaction commits after later rows were published, without waiting for the poll', async () => {
+    const r = relay({ pollIntervalMs: 60_000, outbox: undefined });
+    await r.start();
+    await new Promise((res) => setTimeout(res, 300)); // partitions taken, idle
+    // The open transaction takes the lower seq; rows committed meanwhile get higher ones and are
+    // published first, so the relay's claim floor must not pass the open transaction's row.
+    const open = await fx.pool.connect();
+    try {
+      await open.query('begin');
+      await open.query(
+        `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
+         values ('0190a8a6-6f4e-7c4b-9d7e-000000000001', 'match', 'late', 0, 'com.jetbox.match.created', '/relay-test',
+                 'urn:jetbox:schema:com.jetbox.match.created:v1', $1 || '.match.created.0', '{}')`,
+        [fx.prefix],
+      );
+      for (let i = 1; i <= 3; i++) {
+        await fx.insertEvents(2, 2);
+        await waitFor(`${2 * i} later rows`, async () => (await fx.streamCount()) === 2 * i, 5000);
+      }
+      const t0 = Date.now();
+      await open.query('commit');
+      await waitFor('the late row', async () => (await fx.streamCount()) === 7, 5000);
+      expect(Date.now() - t0).to.be.lessThan(2000);
+    } finally {
+      open.release();
+    }
+  });
+
+  it("publishes an aggregate's events committed one by one while earlier ones are in flight, in order, without waiting for the poll", async () => {
+    const r = relay({ pollIntervalMs: 60_000, outbox: undefined });
+    await r.start();
+    await new Promise((res) => setTimeout(res, 300)); // partitions taken, idle
+    const aggregate = '0190a8a6-6f4e-7c4b-9d7e-00000000000a';
+    const ids = Array.from(
+      { length: 30 },
+      (_, i) => `0190a8a6-6f4e-7c4b-9d7e-1000000000${String(i).padStart(2, '0')}`,
+    );
+    const t0 = Date.now();
+    for (const id of ids) {
+      await fx.pool.query(
+        `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
+         values ($1, 'match', $2, 0, 'com.jetbox.match.created', '/relay-test',
+                 'urn:jetbox:schema:com.jetbox.match.created:v1', $3 || '.match.created.0', '{}')`,
+        [id, aggregate, fx.prefix],
+      );
+    }
+    await waitFor('30 events', async () => (await fx.streamCount()) === 30, 5000);
+    expect(Date.now() - t0).to.be.lessThan(3000);
+    expect((await fx.readStream()).map((m) => m.id)).to.deep.equal(ids);
+  });
+
   it('never lets event n+1 of an aggregate overtake a failing event n', async () => {
     const inserted = await fx.insertEvents(6, 2); // aggregate A: 0, 2, 4; B: 1, 3, 5
     const [a0, , a2] = inserted;

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { jetstream, jetstreamManager, type PubAck } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import pg from 'pg';
+import type { EncodedMessage } from '../cloudevents/encodeCloudEvent.js';
 import { endSpan, startPublishSpan } from '../tracing/messageSpans.js';
-import { encodeCloudEvent } from '../cloudevents/encodeCloudEvent.js';
 import { JetboxError, JetboxErrorCode } from '../errors.js';
 import {
   backlogStats,
@@ -14,6 +14,9 @@ import {
   markPublished,
   type ClaimedRow,
 } from './outboxSql.js';
+import { createPubAckPublisher } from './createPubAckPublisher.js';
+import { encodeOutboxRow } from './encodeOutboxRow.js';
+import { ClaimFloor } from './ClaimFloor.js';
 import { PartitionLeases } from './partitionLeases.js';
 import type { RelayEventMap } from './relayEvents.js';
 import { createRelayMetrics, type RelayMetrics } from './relayMetrics.js';
@@ -49,6 +52,7 @@ export interface Relay extends AsyncDisposable {
 
 const NOTIFY_CHANNEL = 'jetbox_outbox';
 const RECONNECT_MAX_MS = 5000;
+const BATCHES_ON_THE_WIRE = 2;
 
 /**
  * Creates a relay that moves `jetbox_outbox` rows to JetStream as CloudEvents, with
@@ -59,8 +63,9 @@ export function createRelay(options: RelayOptions): Relay {
   const o = resolveRelayOptions(options);
   const events = new EventEmitter<RelayEventMap>();
   const metrics = createRelayMetrics(o.registry);
-  const js = jetstream(o.nats, { timeout: o.publishTimeoutMs });
   const leases = new PartitionLeases(o.partitions);
+  // Subscribes to its PubAck inbox on first use; closed (and resubscribed after a restart) by stop().
+  const publisher = createPubAckPublisher(o.nats, o.publishTimeoutMs);
 
   let client: pg.Client | null = null;
   // Claims and marks run on their own connections so they overlap; locks and LISTEN stay on `client`.
@@ -151,104 +156,75 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   /** Publishes one batch: aggregates in parallel, each aggregate's rows one after another. */
-  async function publishRows(rows: ClaimedRow[]): Promise<BatchOutcome> {
-    const started = performance.now();
+  function publishRows(rows: ClaimedRow[]): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = {
+      rows: rows.length,
+      okIds: [],
+      okSeqs: [],
+      failures: [],
+      duplicates: 0,
+      started: performance.now(),
+      ackedAt: 0,
+    };
     const chains = new Map<string, ClaimedRow[]>();
     for (const row of rows) {
-      const key = `${row.aggregate_type}\u0000${row.aggregate_id}`;
-      const chain = chains.get(key);
+      const chain = chains.get(row.key);
       if (chain) chain.push(row);
-      else chains.set(key, [row]);
+      else chains.set(row.key, [row]);
     }
-    const okIds: string[] = [];
-    const okSeqs: number[] = [];
-    const failures: { id: string; error: string; delayMs: number; row: ClaimedRow }[] = [];
-    let duplicates = 0;
-
-    const publishOne = (row: ClaimedRow): Promise<PubAck> => {
-      const { headers, data } = encodeCloudEvent({
-        specversion: '1.0',
-        id: row.id,
-        source: row.source,
-        type: row.type,
-        subject: row.aggregate_id,
-        time: row.created_at.toISOString(),
-        dataschema: row.dataschema,
-        datacontenttype: 'application/json',
-        partitionkey: row.aggregate_id,
-        ...row.headers,
-        data: Buffer.from(row.data),
-      });
-      const acked = js.publish(row.nats_subject, data, {
-        msgID: row.id,
-        headers,
-        timeout: o.publishTimeoutMs,
-      });
-      // Only events recorded inside a trace get a span: untraced ones cost nothing extra here.
-      if (typeof row.headers.traceparent === 'string') {
-        const span = startPublishSpan({
-          id: row.id,
-          type: row.type,
-          subject: row.nats_subject,
-          headers: row.headers,
-        });
-        acked.then(
-          () => endSpan(span),
-          (err: unknown) => endSpan(span, err),
-        );
-      }
-      return acked;
-    };
-    const settle = (row: ClaimedRow, ack: PubAck) => {
-      okIds.push(row.id);
-      okSeqs.push(ack.seq);
-      if (ack.duplicate) duplicates++;
-    };
     const fail = (row: ClaimedRow, err: unknown) => {
-      failures.push({
+      outcome.failures.push({
         id: row.id,
         error: String(err instanceof Error ? err.message : err),
         delayMs: retryDelayMs(row.attempts + 1, o),
         row,
       });
     };
-
-    const work: Promise<void>[] = [];
-    for (const chain of chains.values()) {
-      if (chain.length === 1) {
-        const row = chain[0]!;
-        work.push(
-          publishOne(row).then(
-            (ack) => settle(row, ack),
-            (err: unknown) => fail(row, err),
-          ),
-        );
-        continue;
-      }
+    return new Promise((resolve) => {
+      let open = chains.size;
+      const finish = () => {
+        if (--open > 0) return;
+        outcome.ackedAt = performance.now();
+        resolve(outcome);
+      };
       // Event n+1 of an aggregate goes out only after n's PubAck: a failed n must never land after n+1.
-      work.push(
-        (async () => {
-          for (const row of chain) {
-            try {
-              settle(row, await publishOne(row));
-            } catch (err) {
-              fail(row, err);
-              return; // the rest stay pending, blocked behind the failed row
-            }
+      const send = (chain: ClaimedRow[], i: number): void => {
+        const row = chain[i]!;
+        let message: EncodedMessage;
+        try {
+          message = encodeOutboxRow(row);
+        } catch (err) {
+          fail(row, err);
+          finish(); // the rest of the chain stays pending, blocked behind the failed row
+          return;
+        }
+        // Only events recorded inside a trace get a span: untraced ones cost nothing extra here.
+        const span =
+          typeof row.headers.traceparent === 'string'
+            ? startPublishSpan({
+                id: row.id,
+                type: row.type,
+                subject: row.nats_subject,
+                headers: row.headers,
+              })
+            : undefined;
+        publisher.publish(row.nats_subject, message.data, message.headers, row.id, (err, ack) => {
+          if (span) endSpan(span, err ?? (ack ? undefined : new Error('no PubAck')));
+          if (err || !ack) {
+            fail(row, err);
+            finish();
+            return;
           }
-        })(),
-      );
-    }
-    await Promise.all(work);
-    return {
-      rows: rows.length,
-      okIds,
-      okSeqs,
-      failures,
-      duplicates,
-      started,
-      ackedAt: performance.now(),
-    };
+          outcome.okIds.push(row.id);
+          outcome.okSeqs.push(ack.seq);
+          if (ack.duplicate) outcome.duplicates++;
+          if (i + 1 < chain.length) send(chain, i + 1);
+          else finish();
+        });
+      };
+      if (open === 0) finish();
+      for (const chain of chains.values()) send(chain, 0);
+    });
   }
 
   /** Marks a published batch; runs while the next batch is already publishing. */
@@ -287,7 +263,10 @@ export function createRelay(options: RelayOptions): Relay {
   async function housekeeping(c: pg.Client, now: number): Promise<void> {
     if (now - lastRebalance >= o.pollIntervalMs) {
       lastRebalance = now;
-      if (await leases.rebalance(c)) {
+      // Only giving a partition back needs the pipeline empty; taking one does not.
+      if (await leases.rebalance(c, drainPipeline)) {
+        floor.reset(); // partitions taken may have rows anywhere below the floor
+        cursor = '0';
         metrics.ownedPartitions.set(leases.owned.length);
         events.emit('relay:partitions', { owned: leases.owned });
       }
@@ -324,22 +303,44 @@ export function createRelay(options: RelayOptions): Relay {
    * an aggregate can never be published beside, or after the failure of, an earlier one.
    */
   const inFlight = new Map<string, number>();
-  let publishing: Promise<void> = Promise.resolve();
+  const onTheWire = new Set<Promise<void>>();
   let marking: Promise<void> = Promise.resolve();
   let cursor = '0';
+  const floor = new ClaimFloor();
+  const batchStarts: bigint[] = []; // lowest seq of each batch not yet marked
+  let lastSweep = 0;
 
-  const keyOf = (r: ClaimedRow) => `${r.aggregate_type}\u0000${r.aggregate_id}`;
+  /**
+   * Where a claim starts once the rows after the cursor are used up: from seq 0 once per poll
+   * interval (rows due for a retry, rows the floor passed), otherwise from the floor.
+   */
+  let lowestHeld: bigint | null = null; // lowest row held back behind its aggregate's row in flight
+  const lowestPending = (): bigint | null => {
+    let low = lowestHeld;
+    for (const b of batchStarts) if (low === null || b < low) low = b;
+    return low;
+  };
+  const restartPoint = (): string => {
+    if (Date.now() - lastSweep >= o.pollIntervalMs) return '0';
+    return floor.restartFrom(lowestPending());
+  };
+
+  const inFlightIds = new Set<string>();
   const hold = (rows: ClaimedRow[]) =>
-    rows.forEach((r) => inFlight.set(keyOf(r), (inFlight.get(keyOf(r)) ?? 0) + 1));
+    rows.forEach((r) => {
+      inFlight.set(r.key, (inFlight.get(r.key) ?? 0) + 1);
+      inFlightIds.add(r.id);
+    });
   const release = (rows: ClaimedRow[]) =>
     rows.forEach((r) => {
-      const n = (inFlight.get(keyOf(r)) ?? 1) - 1;
-      if (n === 0) inFlight.delete(keyOf(r));
-      else inFlight.set(keyOf(r), n);
+      inFlightIds.delete(r.id);
+      const n = (inFlight.get(r.key) ?? 1) - 1;
+      if (n === 0) inFlight.delete(r.key);
+      else inFlight.set(r.key, n);
     });
 
   async function drainPipeline(): Promise<void> {
-    await publishing;
+    await Promise.all(onTheWire);
     await marking;
   }
 
@@ -350,16 +351,24 @@ export function createRelay(options: RelayOptions): Relay {
 
   function launch(db: Queryable, rows: ClaimedRow[]): void {
     hold(rows);
+    const batchStart = BigInt(rows[0]!.seq); // claims come in seq order
+    batchStarts.push(batchStart);
     const previousMark = marking;
     const published = publishRows(rows);
-    publishing = published.then(() => undefined);
+    const sent: Promise<void> = published.then(() => {
+      onTheWire.delete(sent);
+    });
+    onTheWire.add(sent);
     marking = published
       .then(async (outcome) => {
         await previousMark;
         await recordOutcome(db, outcome);
       })
       .catch((err: unknown) => report(err, 'mark')) // unmarked rows stay pending: republished, deduplicated
-      .finally(() => release(rows));
+      .finally(() => {
+        release(rows);
+        batchStarts.splice(batchStarts.indexOf(batchStart), 1);
+      });
   }
 
   async function run(): Promise<void> {
@@ -372,25 +381,56 @@ export function createRelay(options: RelayOptions): Relay {
           reconnectDelay = 100;
           events.emit('relay:reconnected');
         }
-        const c = client;
-        if (Date.now() - lastRebalance >= o.pollIntervalMs) await drainPipeline(); // partitions may move
-        await housekeeping(c, Date.now());
+        await housekeeping(client, Date.now());
         kicked = false;
         const owned = leases.owned;
         if (natsUp && owned.length > 0) {
-          const claimed = await claimBatch(pool, owned, o.batchSize, cursor);
+          const start = cursor;
+          // A claim from the restart point or below looks at every row the floor may pass.
+          const fresh = BigInt(start) <= BigInt(floor.restartFrom(lowestPending()));
+          const atRestart = start === restartPoint();
+          if (start === '0') lastSweep = Date.now();
+          const claim = await claimBatch(pool, owned, o.batchSize, start);
+          const claimed = claim.rows;
+          const full = claimed.length >= o.batchSize;
+          // Later events of an aggregate in flight (not the in-flight rows themselves, which
+          // stay pending until marked): they need a claim once that batch is marked.
+          const held = claimed.find((r) => inFlight.has(r.key) && !inFlightIds.has(r.id));
+          const heldBack = held !== undefined;
+          // A claim from below the lowest held row sees it again while it is still held back,
+          // unless the claim was full and stopped short of it.
+          if (lowestHeld === null || BigInt(start) < lowestHeld) {
+            const stoppedShort =
+              full && lowestHeld !== null && BigInt(claimed.at(-1)!.seq) < lowestHeld;
+            if (held) lowestHeld = BigInt(held.seq);
+            else if (!stoppedShort) lowestHeld = null;
+          }
+          floor.observe(
+            {
+              ...claim,
+              start,
+              lastSeq: claimed.at(-1)?.seq ?? null,
+              full,
+            },
+            fresh,
+            lowestHeld,
+          );
           if (claimed.length > 0) {
             cursor = claimed.at(-1)!.seq;
-            const rows = claimed.filter((r) => !inFlight.has(keyOf(r)));
-            await publishing; // one batch on the wire at a time keeps memory bounded
+            const rows = claimed.filter((r) => !inFlight.has(r.key));
+            // Two batches on the wire: the second keeps NATS busy while the first's last PubAcks
+            // come back, and memory stays bounded by two batches.
+            while (onTheWire.size >= BATCHES_ON_THE_WIRE) await Promise.race(onTheWire);
             if (rows.length > 0) launch(pool, rows);
             else await marking; // everything claimed is in flight: wait for it instead of re-claiming it
-            if (claimed.length < o.batchSize) cursor = '0'; // reached the end: next claim rescans held-back rows
-            continue;
-          }
-          if (cursor !== '0' || inFlight.size > 0) {
+            if (claimed.length >= o.batchSize) continue;
+            cursor = restartPoint(); // reached the end: rescan held-back rows
+            // Caught up from the restart point with nothing held back: another claim now could
+            // only find rows whose commit will wake the relay anyway (1 claim per wake-up, not 3).
+            if (heldBack || !atRestart) continue;
+          } else if (inFlight.size > 0 || cursor !== restartPoint()) {
             await drainPipeline();
-            cursor = '0';
+            cursor = restartPoint();
             continue;
           }
         }
@@ -403,9 +443,12 @@ export function createRelay(options: RelayOptions): Relay {
           };
         });
         wake = null;
+        cursor = restartPoint();
       } catch (err) {
         report(err, 'loop');
         await drainPipeline();
+        floor.reset();
+        lowestHeld = null;
         cursor = '0';
         // A broken connection loses its locks: drop it and start over with fresh leases.
         const broken = client;
@@ -461,6 +504,7 @@ export function createRelay(options: RelayOptions): Relay {
     leases.reset();
     await c?.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
+    publisher.close();
     state = 'idle';
     events.emit('relay:stopped');
   }

@@ -17,24 +17,39 @@ export interface ClaimedRow {
   data: string;
   attempts: number;
   created_at: Date;
+  /** Aggregate type and id in one string, for the relay's per-aggregate bookkeeping. */
+  key: string;
 }
 
 // A row is claimable when no earlier row of its aggregate is still waiting: failed, backing off,
 // or behind the cursor (held back or in flight). Earlier rows that are claimable themselves come
-// first in seq order, in the same batch.
+// first in seq order, in the same batch. The snapshot's bounds come back even when no row does
+// (one row of nulls), for the relay's claim floor.
 const CLAIM = `
-select o.id, o.seq, o.aggregate_type, o.aggregate_id, o.type, o.source, o.dataschema, o.nats_subject,
-       o.headers, o.data::text as data, o.attempts, o.created_at
-from jetbox_outbox o
-where o.status = 'pending' and o.partition = any($1::int[]) and o.next_attempt_at <= now() and o.seq > $3
-  and not exists (
-    select 1 from jetbox_outbox e
-    where e.aggregate_type = o.aggregate_type and e.aggregate_id = o.aggregate_id
-      and e.seq < o.seq and e.status <> 'published'
-      and (e.status = 'failed' or e.next_attempt_at > now() or e.seq <= $3 or not (e.partition = any($1::int[])))
-  )
-order by o.seq
-limit $2`;
+with snap as (select pg_current_snapshot() as s)
+select c.*, pg_snapshot_xmin(snap.s)::text as snapshot_xmin, pg_snapshot_xmax(snap.s)::text as snapshot_xmax
+from snap left join lateral (
+  select o.id, o.seq, o.aggregate_type, o.aggregate_id, o.type, o.source, o.dataschema, o.nats_subject,
+         o.headers, o.data::text as data, o.attempts, o.created_at
+  from jetbox_outbox o
+  where o.status = 'pending' and o.partition = any($1::int[]) and o.next_attempt_at <= now() and o.seq > $3
+    and not exists (
+      select 1 from jetbox_outbox e
+      where e.aggregate_type = o.aggregate_type and e.aggregate_id = o.aggregate_id
+        and e.seq < o.seq and e.status <> 'published'
+        and (e.status = 'failed' or e.next_attempt_at > now() or e.seq <= $3 or not (e.partition = any($1::int[])))
+    )
+  order by o.seq
+  limit $2
+) c on true
+order by c.seq`;
+
+/** One claim: its rows, and the snapshot it saw them in (xid8 as text). */
+export interface Claim {
+  rows: ClaimedRow[];
+  snapshotXmin: string;
+  snapshotXmax: string;
+}
 
 /** Pending rows of `partitions` after `afterSeq`: the relay's cursor past rows still in flight. */
 export async function claimBatch(
@@ -42,13 +57,21 @@ export async function claimBatch(
   partitions: number[],
   limit: number,
   afterSeq = '0',
-): Promise<ClaimedRow[]> {
-  const { rows } = await db.query<ClaimedRow>({
+): Promise<Claim> {
+  const { rows } = await db.query<ClaimedRow & { snapshot_xmin: string; snapshot_xmax: string }>({
     name: 'jetbox_claim',
     text: CLAIM,
     values: [partitions, limit, afterSeq],
   });
-  return rows;
+  const first = rows[0];
+  const claim: Claim = {
+    rows: first?.id === null ? [] : rows,
+    snapshotXmin: first?.snapshot_xmin ?? '0',
+    snapshotXmax: first?.snapshot_xmax ?? '0',
+  };
+  // NUL never occurs in PostgreSQL text, so the key cannot be ambiguous.
+  for (const row of claim.rows) row.key = `${row.aggregate_type}\u0000${row.aggregate_id}`;
+  return claim;
 }
 
 const MARK_PUBLISHED = `

@@ -27,8 +27,12 @@ export class PartitionLeases {
     this.#member = -1;
   }
 
-  /** Joins, then takes or gives back partitions to reach a fair share. Returns true when the set changed. */
-  async rebalance(client: pg.Client): Promise<boolean> {
+  /**
+   * Joins, then takes or gives back partitions to reach a fair share; `beforeRelease` runs before
+   * the first partition is given back (the caller finishes its work on them). Returns true when
+   * the set changed.
+   */
+  async rebalance(client: pg.Client, beforeRelease?: () => Promise<void>): Promise<boolean> {
     if (this.#member < 0) {
       for (let slot = 0; slot < MAX_MEMBERS; slot++) {
         const { rows } = await client.query<{ ok: boolean }>(
@@ -51,6 +55,7 @@ export class PartitionLeases {
     const share = Math.ceil(this.partitions / members);
     let changed = false;
     // Give back the highest partitions first so shares converge.
+    if (this.#owned.size > share) await beforeRelease?.();
     for (const p of this.owned.reverse()) {
       if (this.#owned.size <= share) break;
       await client.query('select pg_advisory_unlock($1, $2)', [PARTITION_KEY, p]);
