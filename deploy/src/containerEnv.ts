@@ -7,6 +7,8 @@ export interface ContainerEnv {
   image: string;
   /** Variables given a value. */
   set: Set<string>;
+  /** The literal values among them (from `env`, ConfigMaps, Compose); Secrets have none here. */
+  values: Map<string, string>;
   /** Variables deliberately left at the program's default (see {@link DEFAULTED_ANNOTATION}). */
   defaulted: Set<string>;
   /** Secret keys referenced, never values. */
@@ -28,7 +30,7 @@ export function kubeContainerEnvs(objects: KubeObject[]): ContainerEnv[] {
   const configMaps = new Map(
     objects
       .filter((o) => o.kind === 'ConfigMap')
-      .map((o) => [o.metadata.name, Object.keys(isRecord(o.data) ? o.data : {})] as const),
+      .map((o) => [o.metadata.name, Object.entries(isRecord(o.data) ? o.data : {})] as const),
   );
   const out: ContainerEnv[] = [];
   for (const o of objects) {
@@ -46,6 +48,7 @@ export function kubeContainerEnvs(objects: KubeObject[]): ContainerEnv[] {
         where: `${o.kind}/${o.metadata.name} container ${name}`,
         image: String(c.image),
         set: new Set(),
+        values: new Map(),
         defaulted: new Set(),
         secretRefs: [],
         problems: [],
@@ -60,18 +63,16 @@ export function kubeContainerEnvs(objects: KubeObject[]): ContainerEnv[] {
           .filter(Boolean)
           .forEach((n) => entry.defaulted.add(n));
       }
-      for (const e of asArray(c.env)) {
-        if (!isRecord(e)) continue;
-        entry.set.add(String(e.name));
-        const ref = get(e, ['valueFrom', 'secretKeyRef']);
-        if (isRecord(ref)) entry.secretRefs.push({ name: String(ref.name), key: String(ref.key) });
-      }
       for (const from of asArray(c.envFrom)) {
         const cm = get(from, ['configMapRef', 'name']);
         if (typeof cm === 'string') {
-          const keys = configMaps.get(cm);
-          if (keys) keys.forEach((k) => entry.set.add(k));
-          else
+          const data = configMaps.get(cm);
+          if (data) {
+            for (const [k, v] of data) {
+              entry.set.add(k);
+              entry.values.set(k, String(v));
+            }
+          } else
             entry.problems.push(`envFrom names ConfigMap ${cm}, which is not among the manifests`);
         } else {
           // A whole Secret's keys cannot be known from the repository: name each key instead.
@@ -79,6 +80,15 @@ export function kubeContainerEnvs(objects: KubeObject[]): ContainerEnv[] {
             'envFrom other than a configMapRef: use env with secretKeyRef per key',
           );
         }
+      }
+      // `env` overrides `envFrom`, as in Kubernetes.
+      for (const e of asArray(c.env)) {
+        if (!isRecord(e)) continue;
+        entry.set.add(String(e.name));
+        if (typeof e.value === 'string') entry.values.set(String(e.name), e.value);
+        else entry.values.delete(String(e.name));
+        const ref = get(e, ['valueFrom', 'secretKeyRef']);
+        if (isRecord(ref)) entry.secretRefs.push({ name: String(ref.name), key: String(ref.key) });
       }
       out.push(entry);
     }
@@ -97,14 +107,26 @@ export function composeContainerEnvs(compose: unknown): ContainerEnv[] {
       where: `compose service ${name}`,
       image: service.image,
       set: new Set(),
+      values: new Map(),
       defaulted: new Set(asArray(service[COMPOSE_DEFAULTED]).map(String)),
       secretRefs: [],
       problems: [],
     };
     const environment = service.environment;
-    if (Array.isArray(environment))
-      environment.forEach((e) => entry.set.add(String(e).split('=')[0]!));
-    else if (isRecord(environment)) Object.keys(environment).forEach((k) => entry.set.add(k));
+    if (Array.isArray(environment)) {
+      for (const e of environment.map(String)) {
+        const [name, ...value] = e.split('=');
+        entry.set.add(name!);
+        if (value.length > 0) entry.values.set(name!, value.join('='));
+      }
+    } else if (isRecord(environment)) {
+      for (const [k, v] of Object.entries(environment)) {
+        entry.set.add(k);
+        // Compose allows strings, numbers and booleans; null means "from the host".
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+          entry.values.set(k, String(v));
+      }
+    }
     if (service.env_file !== undefined)
       entry.problems.push('env_file hides which variables are set');
     out.push(entry);

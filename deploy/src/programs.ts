@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constantValue, scanEnvReads } from './scanEnvReads.js';
 import { DOCKER_DIR, REPO_ROOT } from './paths.js';
+import { servedPaths } from './servedPaths.js';
 
 /** A program jetbox deploys, and where its configuration is read. */
 export interface Program {
@@ -12,6 +13,8 @@ export interface Program {
   dockerfile: string;
   /** The workspace package the image is pruned to. */
   package: string;
+  /** That package's folder (repository-relative). */
+  packageDir: string;
   /** Files (repository-relative) that read the program's environment variables. */
   configFiles: string[];
   /** Where `DEFAULT_PORT` is declared, for HTTP services. */
@@ -22,8 +25,18 @@ export interface Program {
  * Helpers that read environment variables on a program's behalf: a config file that calls one
  * reads that file's variables too.
  */
-const ENV_HELPERS: Record<string, string> = {
+export const ENV_HELPERS: Readonly<Record<string, string>> = {
   natsOptionsFromEnv: 'packages/events/src/jetstream/natsOptions.ts',
+  readJetboxEnv: 'packages/service-kit/src/readJetboxEnv.ts',
+};
+
+/**
+ * Workspace libraries that route HTTP paths on a service's behalf: service-kit's
+ * `createServiceApp` mounts `/healthz`, `/readyz` and `/metrics` for every service that
+ * depends on it.
+ */
+const ROUTE_LIBRARIES: Readonly<Record<string, string>> = {
+  '@jetbox/service-kit': 'packages/service-kit/src',
 };
 
 export const PROGRAMS: readonly Program[] = [
@@ -32,6 +45,7 @@ export const PROGRAMS: readonly Program[] = [
     image: 'jetbox/match-service',
     dockerfile: join(DOCKER_DIR, 'match-service.Dockerfile'),
     package: '@jetbox/match-service',
+    packageDir: 'packages/match-service',
     configFiles: ['packages/match-service/src/config.ts'],
     portConstantFile: 'packages/match-service/src/config.ts',
   },
@@ -40,6 +54,7 @@ export const PROGRAMS: readonly Program[] = [
     image: 'jetbox/notifier',
     dockerfile: join(DOCKER_DIR, 'notifier.Dockerfile'),
     package: '@jetbox/notifier',
+    packageDir: 'packages/notifier',
     configFiles: ['packages/notifier/src/config.ts'],
     portConstantFile: 'packages/notifier/src/config.ts',
   },
@@ -49,6 +64,7 @@ export const PROGRAMS: readonly Program[] = [
     image: 'jetbox/relay',
     dockerfile: join(DOCKER_DIR, 'relay.Dockerfile'),
     package: '@jetbox/events',
+    packageDir: 'packages/events',
     configFiles: [
       'packages/events/src/cli/cliConfig.ts',
       'packages/events/src/cli/main.ts',
@@ -56,11 +72,6 @@ export const PROGRAMS: readonly Program[] = [
     ],
   },
 ];
-
-/** Whether the program's sources are on this branch (notifier arrives separately). */
-export function programExists(program: Program): boolean {
-  return program.configFiles.every((f) => existsSync(join(REPO_ROOT, f)));
-}
 
 /** The program of an image reference such as `registry.example.com/jetbox/relay:0.1.0`. */
 export function programOfImage(image: string): Program | undefined {
@@ -74,12 +85,17 @@ export function programOfImage(image: string): Program | undefined {
  */
 export function programEnv(program: Program, root = REPO_ROOT): Set<string> {
   const names = new Set<string>();
-  for (const file of program.configFiles) {
+  // Helpers may call helpers (readJetboxEnv → natsOptionsFromEnv); each file is read once.
+  const pending = [...program.configFiles];
+  const seen = new Set<string>();
+  for (let file = pending.shift(); file !== undefined; file = pending.shift()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
     const reads = scanEnvReads(join(root, file));
     reads.names.forEach((n) => names.add(n));
     for (const call of reads.calls) {
       const helper = ENV_HELPERS[call];
-      if (helper) scanEnvReads(join(root, helper)).names.forEach((n) => names.add(n));
+      if (helper) pending.push(helper);
     }
   }
   return names;
@@ -91,4 +107,19 @@ export function programDefaultPort(program: Program, root = REPO_ROOT): number |
   const value = constantValue(join(root, program.portConstantFile), 'DEFAULT_PORT');
   if (value === undefined) throw new Error(`${program.portConstantFile} declares no DEFAULT_PORT`);
   return Number(value);
+}
+
+/**
+ * The paths a program's HTTP server routes: its own `src/` and that of each workspace library
+ * in its `dependencies` that routes paths for it ({@link ROUTE_LIBRARIES}).
+ */
+export function programServedPaths(program: Program, root = REPO_ROOT): Set<string> {
+  const manifest = JSON.parse(
+    readFileSync(join(root, program.packageDir, 'package.json'), 'utf8'),
+  ) as { dependencies?: Record<string, string> };
+  const dirs = [
+    join(program.packageDir, 'src'),
+    ...Object.keys(manifest.dependencies ?? {}).flatMap((d) => ROUTE_LIBRARIES[d] ?? []),
+  ];
+  return new Set(dirs.flatMap((d) => [...servedPaths(join(root, d))]));
 }

@@ -13,8 +13,8 @@ export interface KubeObject {
 
 /**
  * The kustomization fields this renderer implements. Anything else fails the render instead of
- * being skipped, so what it returns is what `kustomize build` returns for these files (the
- * tests compare the two when kubectl is installed).
+ * being skipped, so what it returns is what `kustomize build` returns for these files
+ * (`npm run check:kustomize` compares the two where kubectl is installed).
  */
 const SUPPORTED_FIELDS = new Set([
   'apiVersion',

@@ -1,6 +1,6 @@
 // The cross-reference checks, as functions returning problems, so each test can run them on
 // the real files (expecting none) and on a broken copy (expecting the problem).
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asArray, get, type ContainerEnv } from '../src/containerEnv.js';
@@ -207,40 +207,133 @@ export function secretProblems(containers: ContainerEnv[], documented: Set<strin
   return problems;
 }
 
+/** The command words of a `jetbox` argument list: those before the first option. */
+export function commandWords(argv: string[]): string[] {
+  const first = argv.findIndex((a) => a.startsWith('-'));
+  return first === -1 ? argv : argv.slice(0, first);
+}
+
 /**
- * Whether `jetbox <words>` is a command of the built CLI: its `--help` must print that
- * command's own usage line (commander prints the parent's for an unknown one).
+ * Whether `jetbox <argv>` is a command of the built CLI with options it has: `--help` must
+ * print that command's own usage line (commander prints the parent's for an unknown one) and
+ * list every option `argv` uses.
  */
-export function jetboxCommandProblem(words: string[]): string | undefined {
-  const cli = join(REPO_ROOT, 'packages', 'events', 'bin', 'jetbox.js');
+export function jetboxCommandProblem(argv: string[]): string | undefined {
   if (!existsSync(join(REPO_ROOT, 'packages', 'events', 'dist', 'cli', 'main.js')))
     return '@jetbox/events is not built';
-  const run = spawnSync(process.execPath, [cli, ...words, '--help'], {
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const words = commandWords(argv);
+  const run = jetboxHelp(words);
   const usage = run.stdout.split('\n')[0] ?? '';
   if (run.status !== 0 || !usage.startsWith(`Usage: jetbox ${words.join(' ')} [options]`)) {
     return `jetbox ${words.join(' ')} is not a jetbox command (${usage || run.stderr.trim()})`;
   }
-  return undefined;
+  const known = new Set(run.stdout.match(/--[a-z][a-z-]*/g));
+  const unknown = argv.filter((a) => a.startsWith('--') && !known.has(a.split('=')[0]!));
+  return unknown.length > 0
+    ? `jetbox ${words.join(' ')} has no option ${unknown.join(', ')}`
+    : undefined;
 }
 
-/** The commands of a shell line like `jetbox migrate && jetbox --database-url "…" migrate`. */
+const helps = new Map<string, SpawnSyncReturns<string>>();
+
+/** `jetbox <words> --help` of the built CLI; each command's is run once per test process. */
+export function jetboxHelp(words: string[]): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+} {
+  const key = words.join(' ');
+  let run = helps.get(key);
+  if (!run) {
+    const cli = join(REPO_ROOT, 'packages', 'events', 'bin', 'jetbox.js');
+    run = spawnSync(process.execPath, [cli, ...words, '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    helps.set(key, run);
+  }
+  return run;
+}
+
+/** The argument lists of a shell line like `jetbox migrate && jetbox --database-url "…" migrate`. */
 export function jetboxCommandsIn(line: string): string[][] {
   return line
     .split('&&')
-    .map((part) => part.trim().match(/"[^"]*"|\S+/g) ?? [])
+    .map((part) => part.trim().match(/"[^"]*"|'[^']*'|\S+/g) ?? [])
     .filter((words) => words[0] === 'jetbox')
     .map((words) => {
       const out: string[] = [];
       // Global options (and their values) come before the command words.
       for (let i = 1; i < words.length; i++) {
-        if (words[i] === '--database-url' || words[i] === '--nats-url') i += 1;
-        else if (words[i] !== '--json') out.push(words[i]!);
+        if (out.length === 0 && (words[i] === '--database-url' || words[i] === '--nats-url'))
+          i += 1;
+        else if (words[i] !== '--json') out.push(words[i]!.replace(/^(["'])(.*)\1$/, '$2'));
       }
       return out;
     });
+}
+
+/** What a `jetbox consumers apply` step must say to declare the consumer a service declares. */
+export interface ExpectedConsumer {
+  name: string;
+  subjects: string[];
+  /** The service's ack wait when its manifest sets one; undefined when it keeps the default. */
+  ackWaitMs: string | undefined;
+}
+
+/**
+ * A `consumers apply` argument list against the consumer the service declares at start. The
+ * CLI and `createConsumer` share their defaults, so an option the service does not set must be
+ * absent, and one it sets must be given the same value.
+ */
+export function consumerApplyProblems(argv: string[], expected: ExpectedConsumer): string[] {
+  const options = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const a of argv.slice(commandWords(argv).length)) {
+    if (a.startsWith('--')) options.set(a, (current = options.get(a) ?? []));
+    else current?.push(a);
+  }
+  const problems: string[] = [];
+  const name = options.get('--name')?.join(' ');
+  if (name !== expected.name)
+    problems.push(`--name ${String(name)}, the service consumes as ${expected.name}`);
+  const subjects = options.get('--subject') ?? [];
+  if (JSON.stringify(subjects) !== JSON.stringify(expected.subjects))
+    problems.push(
+      `--subject ${subjects.join(' ') || '(none)'}, the service filters ${expected.subjects.join(' ')}`,
+    );
+  const ackWait = options.get('--ack-wait')?.join(' ');
+  if (ackWait !== expected.ackWaitMs)
+    problems.push(
+      `--ack-wait ${ackWait ?? '(default)'}, the service's ack wait is ${expected.ackWaitMs ?? 'the default'}`,
+    );
+  for (const option of options.keys()) {
+    if (!['--name', '--subject', '--ack-wait'].includes(option))
+      problems.push(`${option}: the service leaves it at the default`);
+  }
+  return problems;
+}
+
+/**
+ * Every container that declares the streams (a service at start, `jetbox streams apply`) must
+ * declare them with the same `JETBOX_STREAM_REPLICAS`, or each rollout changes the streams'
+ * replicas back and forth. A defaulted variable counts as `codeDefault`.
+ */
+export function replicaProblems(
+  declarers: ContainerEnv[],
+  applier: ContainerEnv,
+  codeDefault: string,
+): string[] {
+  const replicas = (c: ContainerEnv) =>
+    c.values.get('JETBOX_STREAM_REPLICAS') ??
+    (c.defaulted.has('JETBOX_STREAM_REPLICAS') ? codeDefault : '(not set)');
+  const wanted = replicas(applier);
+  return declarers
+    .filter((c) => replicas(c) !== wanted)
+    .map(
+      (c) =>
+        `${c.where}: declares the streams with JETBOX_STREAM_REPLICAS ${replicas(c)}, ${applier.where} with ${wanted}`,
+    );
 }
 
 export function readRepoFile(path: string): string {

@@ -1,7 +1,11 @@
-import { cpSync, mkdtempSync, rmSync, appendFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_RELAY_STREAM } from '@jetbox/events';
+import {
+  DEFAULT_CONSUMER_ACK_WAIT_MS,
+  DEFAULT_RELAY_STREAM,
+  DEFAULT_SUBJECT_PREFIX,
+} from '@jetbox/events';
 import { expect } from 'chai';
 import {
   asArray,
@@ -9,31 +13,38 @@ import {
   envCoverageProblems,
   get,
   kubeContainerEnvs,
+  type ContainerEnv,
 } from '../src/containerEnv.js';
+import { consumerSubjectSuffixes } from '../src/consumerSubjects.js';
 import { loadYamlDocuments } from '../src/loadYamlDocuments.js';
 import { DEPLOY_DIR, K8S_DIR, REPO_ROOT } from '../src/paths.js';
 import {
+  ENV_HELPERS,
   PROGRAMS,
   programDefaultPort,
   programEnv,
-  programExists,
   programOfImage,
+  programServedPaths,
   type Program,
 } from '../src/programs.js';
 import { renderKustomization, type KubeObject } from '../src/renderKustomization.js';
-import { envDefault, scanEnvReads } from '../src/scanEnvReads.js';
-import { servedPaths } from '../src/servedPaths.js';
+import { envDefault, envDefaultSource, scanEnvReads } from '../src/scanEnvReads.js';
 import {
+  commandWords,
   configValue,
+  consumerApplyProblems,
   documentedSecretKeys,
   find,
   jetboxCommandProblem,
   jetboxCommandsIn,
+  jetboxHelp,
   kedaProblems,
   probeProblems,
   readRepoFile,
+  replicaProblems,
   secretProblems,
   selectorProblems,
+  type ExpectedConsumer,
 } from './crossChecks.js';
 
 const overlays: Record<string, KubeObject[]> = {
@@ -47,10 +58,45 @@ const [natsValues] = loadYamlDocuments(join(K8S_DIR, 'nats-values.yaml')) as [Re
 const program = (name: Program['name']) => PROGRAMS.find((p) => p.name === name)!;
 const notifier = program('notifier');
 const matchService = program('match-service');
+const notifierConfig = join(REPO_ROOT, notifier.configFiles[0]!);
 
-/** Skips the test when the program is not on this branch yet (notifier lands separately). */
-function requireProgram(ctx: Mocha.Context, p: Program) {
-  if (!programExists(p)) ctx.skip();
+/** A variable's value in a container: set there, or the code's default where it is defaulted. */
+function valueIn(c: ContainerEnv, name: string, codeDefault: string | undefined) {
+  return c.values.get(name) ?? (c.defaulted.has(name) ? codeDefault : undefined);
+}
+
+/** The consumer notifier declares at start, given the environment its manifest gives it. */
+function notifierConsumer(c: ContainerEnv): ExpectedConsumer {
+  const prefix = valueIn(c, 'JETBOX_SUBJECT_PREFIX', DEFAULT_SUBJECT_PREFIX);
+  const suffixes = consumerSubjectSuffixes(
+    join(REPO_ROOT, notifier.packageDir, 'src/createNotifier.ts'),
+  );
+  return {
+    name: String(valueIn(c, 'NOTIFIER_CONSUMER', envDefault(notifierConfig, 'NOTIFIER_CONSUMER'))),
+    subjects: suffixes.map((s) => `${prefix}${s}`),
+    ackWaitMs: c.values.get('NOTIFIER_ACK_WAIT_MS'),
+  };
+}
+
+/** The code's default for JETBOX_STREAM_REPLICAS (service-kit's readJetboxEnv). */
+function replicasDefault(): string {
+  const value = envDefault(join(REPO_ROOT, ENV_HELPERS.readJetboxEnv!), 'JETBOX_STREAM_REPLICAS');
+  if (value === undefined)
+    throw new Error('readJetboxEnv has no literal JETBOX_STREAM_REPLICAS default');
+  return value;
+}
+
+/** The programs that declare the streams at start (their main.ts calls applyServiceStreams). */
+const streamDeclaringServices = PROGRAMS.filter((p) => {
+  const main = join(REPO_ROOT, p.packageDir, 'src/main.ts');
+  return existsSync(main) && scanEnvReads(main).calls.has('applyServiceStreams');
+});
+
+/** The containers that run a service which declares the streams at start. */
+function streamDeclarers(containers: ContainerEnv[]): ContainerEnv[] {
+  return containers.filter((c) =>
+    streamDeclaringServices.some((p) => programOfImage(c.image) === p),
+  );
 }
 
 describe('cross-references between the code and deploy/', () => {
@@ -63,7 +109,6 @@ describe('cross-references between the code and deploy/', () => {
     for (const [where, containers] of setups) {
       for (const p of PROGRAMS) {
         it(`${where}: ${p.name}`, function () {
-          requireProgram(this, p);
           const mine = containers.filter((c) => programOfImage(c.image) === p);
           expect(mine, `no container runs ${p.image}`).to.not.be.empty;
           const reads = programEnv(p);
@@ -85,10 +130,7 @@ describe('cross-references between the code and deploy/', () => {
       // A copy of the repository's config files, with match-service reading one more variable.
       const root = mkdtempSync(join(tmpdir(), 'jetbox-env-'));
       try {
-        for (const f of [
-          ...matchService.configFiles,
-          'packages/events/src/jetstream/natsOptions.ts',
-        ]) {
+        for (const f of [...matchService.configFiles, ...Object.values(ENV_HELPERS)]) {
           cpSync(join(REPO_ROOT, f), join(root, f));
         }
         appendFileSync(
@@ -129,14 +171,12 @@ describe('cross-references between the code and deploy/', () => {
     for (const p of PROGRAMS.filter((x) => x.portConstantFile)) {
       for (const [overlay, objects] of Object.entries(overlays)) {
         it(`k8s ${overlay}: ${p.name}`, function () {
-          requireProgram(this, p);
-          const served = servedPaths(join(REPO_ROOT, 'packages', p.name, 'src'));
+          const served = programServedPaths(p);
           const deployment = find(objects, 'Deployment', p.name)!;
           expect(probeProblems(deployment, programDefaultPort(p)!, served)).to.deep.equal([]);
         });
       }
       it(`compose: ${p.name}`, function () {
-        requireProgram(this, p);
         const port = programDefaultPort(p)!;
         const service = compose.services[p.name];
         expect(service.ports).to.deep.equal([`127.0.0.1:${port}:${port}`]);
@@ -147,7 +187,7 @@ describe('cross-references between the code and deploy/', () => {
           '/readyz',
           String(port),
         ]);
-        expect(servedPaths(join(REPO_ROOT, 'packages', p.name, 'src'))).to.include('/readyz');
+        expect(programServedPaths(p)).to.include('/readyz');
       });
     }
 
@@ -158,7 +198,7 @@ describe('cross-references between the code and deploy/', () => {
     }
 
     it('fails a wrong port, a misspelt probe path or a Service aimed at no port', () => {
-      const served = servedPaths(join(REPO_ROOT, 'packages', 'match-service', 'src'));
+      const served = programServedPaths(matchService);
       const deployment = structuredClone(find(overlays.base!, 'Deployment', 'match-service')!);
       const container = (deployment.spec as any).template.spec.containers[0];
       container.ports[0].containerPort = 8080;
@@ -179,9 +219,7 @@ describe('cross-references between the code and deploy/', () => {
   describe('KEDA scales notifier on the stream and consumer the code declares', () => {
     const expected = () => ({
       stream: DEFAULT_RELAY_STREAM,
-      consumer: programExists(notifier)
-        ? envDefault(join(REPO_ROOT, notifier.configFiles[0]!), 'NOTIFIER_CONSUMER')
-        : undefined,
+      consumer: envDefault(notifierConfig, 'NOTIFIER_CONSUMER'),
       monitorPort: natsValues.config.monitor.port as number,
     });
     for (const [overlay, objects] of Object.entries(overlays)) {
@@ -194,7 +232,6 @@ describe('cross-references between the code and deploy/', () => {
     }
 
     it('notifier’s code default for the durable consumer', function () {
-      requireProgram(this, notifier);
       expect(expected().consumer, 'NOTIFIER_CONSUMER has a literal default in config.ts').to.be.a(
         'string',
       );
@@ -213,6 +250,86 @@ describe('cross-references between the code and deploy/', () => {
         `trigger stream EVENTS, the code's stream is ${DEFAULT_RELAY_STREAM}`,
         'trigger consumer notifer, notifier consumes as notifier',
         'natsServerMonitoringEndpoint nats-headless.jetbox.svc.cluster.local:4222, expected nats-headless.jetbox.svc.cluster.local:8222',
+      ]);
+    });
+  });
+
+  describe('the init steps declare notifier’s durable consumer as notifier does at start', () => {
+    const kube = (objects: KubeObject[]) => {
+      const job = find(objects, 'Job', 'jetbox-init')!;
+      const step = asArray(get(job, ['spec', 'template', 'spec', 'containers'])).find(
+        (c) => get(c, ['name']) === 'consumers-apply',
+      );
+      return asArray(get(step, ['args'])).map(String);
+    };
+    const notifierIn = (containers: ContainerEnv[]) =>
+      containers.find((c) => programOfImage(c.image) === notifier)!;
+    const setups: [string, string[], ContainerEnv][] = [
+      ...Object.entries(overlays).map(
+        ([overlay, objects]) =>
+          [`k8s ${overlay}`, kube(objects), notifierIn(kubeContainerEnvs(objects))] as [
+            string,
+            string[],
+            ContainerEnv,
+          ],
+      ),
+      [
+        'compose',
+        jetboxCommandsIn(compose.services.init.command[0]).find(
+          (c) => commandWords(c).join(' ') === 'consumers apply',
+        ) ?? [],
+        notifierIn(composeContainerEnvs(compose)),
+      ],
+    ];
+    for (const [where, argv, container] of setups) {
+      it(where, () => {
+        expect(commandWords(argv)).to.deep.equal(['consumers', 'apply']);
+        expect(consumerApplyProblems(argv, notifierConsumer(container))).to.deep.equal([]);
+      });
+    }
+
+    it('notifier’s consumer: its code defaults, and the ack wait the CLI defaults to', () => {
+      const expected = notifierConsumer(notifierIn(kubeContainerEnvs(overlays.base!)));
+      expect(expected).to.deep.equal({
+        name: 'notifier',
+        subjects: ['events.match.>'],
+        ackWaitMs: undefined,
+      });
+      // `consumers apply` without --ack-wait declares the consumer runtime's default, which is
+      // notifier's default for NOTIFIER_ACK_WAIT_MS.
+      expect(envDefaultSource(notifierConfig, 'NOTIFIER_ACK_WAIT_MS')).to.equal(
+        'DEFAULT_CONSUMER_ACK_WAIT_MS',
+      );
+      expect(jetboxHelp(['consumers', 'apply']).stdout).to.match(
+        // commander wraps long lines: the default may be on the next line.
+        new RegExp(`--ack-wait <ms>[^(]*\\(default\\s+${DEFAULT_CONSUMER_ACK_WAIT_MS}\\)`),
+      );
+    });
+
+    it('fails another name, subject or ack wait, and an option notifier does not set', () => {
+      const container = notifierIn(kubeContainerEnvs(overlays.base!));
+      const withAckWait = { ...container, values: new Map(container.values) };
+      withAckWait.values.set('NOTIFIER_ACK_WAIT_MS', '60000');
+      withAckWait.values.set('JETBOX_SUBJECT_PREFIX', 'shop');
+      expect(
+        consumerApplyProblems(
+          [
+            'consumers',
+            'apply',
+            '--name',
+            'notifer',
+            '--subject',
+            'events.match.>',
+            '--max-deliver',
+            '3',
+          ],
+          notifierConsumer(withAckWait),
+        ),
+      ).to.deep.equal([
+        '--name notifer, the service consumes as notifier',
+        '--subject events.match.>, the service filters shop.match.>',
+        "--ack-wait (default), the service's ack wait is 60000",
+        '--max-deliver: the service leaves it at the default',
       ]);
     });
   });
@@ -292,10 +409,11 @@ describe('cross-references between the code and deploy/', () => {
       }
       commands.push(compose.services.relay.command);
       commands.push(...jetboxCommandsIn(compose.services.init.command[0]));
-      expect(commands.map((c) => c.join(' '))).to.include.members([
+      expect(commands.map((c) => commandWords(c).join(' '))).to.include.members([
         'relay',
         'migrate',
         'streams apply',
+        'consumers apply',
       ]);
       const unique = [...new Set(commands.map((c) => JSON.stringify(c)))].map(
         (c) => JSON.parse(c) as string[],
@@ -303,13 +421,21 @@ describe('cross-references between the code and deploy/', () => {
       expect(unique.map(jetboxCommandProblem).filter(Boolean)).to.deep.equal([]);
     });
 
-    it('fails a command the CLI does not have', () => {
+    it('fails a command the CLI does not have, or an option the command does not have', () => {
       expect(jetboxCommandProblem(['streams', 'aply'])).to.match(/is not a jetbox command/);
       expect(
+        jetboxCommandProblem(['consumers', 'apply', '--name', 'x', '--filter', 'a.>']),
+      ).to.equal('jetbox consumers apply has no option --filter');
+      expect(
         jetboxCommandsIn(
-          'jetbox migrate && jetbox --database-url "postgres://x" migrate && jetbox streams apply',
+          'jetbox migrate && jetbox --database-url "postgres://x" migrate && jetbox streams apply && jetbox consumers apply --name n --subject "events.match.>"',
         ),
-      ).to.deep.equal([['migrate'], ['migrate'], ['streams', 'apply']]);
+      ).to.deep.equal([
+        ['migrate'],
+        ['migrate'],
+        ['streams', 'apply'],
+        ['consumers', 'apply', '--name', 'n', '--subject', 'events.match.>'],
+      ]);
     });
   });
 
@@ -326,7 +452,7 @@ describe('cross-references between the code and deploy/', () => {
 
     it('production declares R3 streams, which the cluster can hold; the base and Compose R1', () => {
       const replicas = (objects: KubeObject[]) =>
-        Number(configValue(objects, 'jetbox-cli', 'JETBOX_STREAM_REPLICAS'));
+        Number(configValue(objects, 'jetbox-shared', 'JETBOX_STREAM_REPLICAS'));
       expect(replicas(overlays.production!)).to.equal(3);
       expect(replicas(overlays.production!)).to.be.at.most(
         natsValues.config.cluster.replicas as number,
@@ -339,15 +465,61 @@ describe('cross-references between the code and deploy/', () => {
       );
     });
 
-    it('known gap: match-service applies the streams at start without JETBOX_STREAM_REPLICAS', () => {
-      // When this fails, match-service reads the variable: give it JETBOX_STREAM_REPLICAS in its
-      // ConfigMap (3 in production) and remove the gap from deploy/README.md.
-      expect(
-        scanEnvReads(join(REPO_ROOT, 'packages/match-service/src/main.ts')).calls.has(
-          'applyStreams',
-        ),
-      ).to.equal(true);
-      expect(programEnv(matchService).has('JETBOX_STREAM_REPLICAS')).to.equal(false);
+    it('both services declare the streams at start, with JETBOX_STREAM_REPLICAS', () => {
+      expect(streamDeclaringServices.map((p) => p.name)).to.have.members([
+        'match-service',
+        'notifier',
+      ]);
+      for (const p of streamDeclaringServices)
+        expect(programEnv(p)).to.include('JETBOX_STREAM_REPLICAS');
+      expect(replicasDefault()).to.equal('1');
+    });
+
+    const setups: [string, ContainerEnv[], string, string][] = [
+      [
+        'k8s base',
+        kubeContainerEnvs(overlays.base!),
+        'Job/jetbox-init container streams-apply',
+        '1',
+      ],
+      [
+        'k8s production',
+        kubeContainerEnvs(overlays.production!),
+        'Job/jetbox-init container streams-apply',
+        '3',
+      ],
+      ['compose', composeContainerEnvs(compose), 'compose service init', '1'],
+    ];
+    for (const [where, containers, applierName, wanted] of setups) {
+      it(`${where}: the services declare the streams with the init step's replicas (${wanted})`, () => {
+        const applier = containers.find((c) => c.where === applierName)!;
+        expect(applier.values.get('JETBOX_STREAM_REPLICAS')).to.equal(wanted);
+        const declarers = streamDeclarers(containers);
+        expect(declarers).to.have.lengthOf(2);
+        expect(replicaProblems(declarers, applier, replicasDefault())).to.deep.equal([]);
+      });
+    }
+
+    it('fails a service that declares the streams with other replicas than the init Job', () => {
+      const objects = structuredClone(overlays.production!);
+      (
+        find(objects, 'ConfigMap', 'match-service')!.data as Record<string, string>
+      ).JETBOX_STREAM_REPLICAS = '1';
+      const containers = kubeContainerEnvs(objects);
+      const applier = containers.find(
+        (c) => c.where === 'Job/jetbox-init container streams-apply',
+      )!;
+      expect(replicaProblems(streamDeclarers(containers), applier, '1')).to.deep.equal([
+        'Deployment/match-service container match-service: declares the streams with JETBOX_STREAM_REPLICAS 1, Job/jetbox-init container streams-apply with 3',
+      ]);
+      const notifierOnly = kubeContainerEnvs(structuredClone(overlays.production!)).filter(
+        (c) => programOfImage(c.image) === notifier,
+      );
+      notifierOnly[0]!.values.delete('JETBOX_STREAM_REPLICAS');
+      notifierOnly[0]!.defaulted.add('JETBOX_STREAM_REPLICAS');
+      expect(replicaProblems(notifierOnly, applier, '1')).to.deep.equal([
+        'Deployment/notifier container notifier: declares the streams with JETBOX_STREAM_REPLICAS 1, Job/jetbox-init container streams-apply with 3',
+      ]);
     });
   });
 });

@@ -13,7 +13,7 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import { expect } from 'chai';
 import { REPO_ROOT } from '../src/paths.js';
-import { PROGRAMS, programExists, type Program } from '../src/programs.js';
+import { PROGRAMS, type Program } from '../src/programs.js';
 import { buildEnv, runDockerfile, type BuiltImage } from '../src/runDockerfile.js';
 
 // Each image: the Dockerfile's own COPY/RUN steps in a temporary folder (npm ci, build,
@@ -146,34 +146,27 @@ describe('Docker recipes, executed without Docker', function () {
   after(() => workDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   /**
-   * An HTTP service's image: built, started with its own database and streams, /healthz (and
-   * /readyz where the service's readiness needs nothing else), its HEALTHCHECK, a clean stop,
-   * and no file written (readOnlyRootFilesystem in the manifests relies on that).
+   * An HTTP service's image: built, started with its own database and streams, /healthz and
+   * /readyz (PostgreSQL, NATS, no pending migration), its HEALTHCHECK, a clean stop, and no file
+   * written (readOnlyRootFilesystem in the manifests relies on that).
    */
   const httpServiceCases: {
     name: Program['name'];
     env: () => Promise<Record<string, string>>;
-    ready: boolean;
   }[] = [
     {
       name: 'match-service',
       env: () => Promise.resolve({ RELAY_IN_PROCESS: 'false' }),
-      ready: true,
     },
     {
-      // Its readiness may include match-service, which is not running here: /healthz only.
+      // match-service is not running: notifier's readiness does not depend on it (a call to it
+      // fails per event, through the circuit breaker), so its probes answer all the same.
       name: 'notifier',
-      env: async () => ({
-        NOTIFIER_CONSUMER: `deploy_${Date.now()}`,
-        MATCH_SERVICE_URL: `http://127.0.0.1:${await freePort()}`,
-      }),
-      ready: false,
+      env: async () => ({ MATCH_SERVICE_URL: `http://127.0.0.1:${await freePort()}` }),
     },
   ];
   for (const service of httpServiceCases) {
     it(`${service.name}: builds, serves its probes, passes its HEALTHCHECK, stops cleanly and writes no file`, async function () {
-      // notifier arrives on its own branch; until then there is nothing to build.
-      if (!programExists(program(service.name))) this.skip();
       const image = await build(program(service.name), newWorkDir());
       const db = await createTestDatabase('deploy_image');
       const nc = await connectTestNats();
@@ -195,10 +188,8 @@ describe('Docker recipes, executed without Docker', function () {
         const before = snapshot(image.root);
         running = start(image, env);
         await waitForOk(`http://127.0.0.1:${port}/healthz`, running.child, running.output);
-        if (service.ready) {
-          const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-          expect(ready.status, await ready.text()).to.equal(200);
-        }
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+        expect(ready.status, await ready.text()).to.equal(200);
         expect(exec(image, image.healthcheck!, env).status).to.equal(0);
         // The same check against a port nothing listens on fails: it can tell.
         expect(
@@ -215,7 +206,7 @@ describe('Docker recipes, executed without Docker', function () {
     });
   }
 
-  it('relay (jetbox CLI): builds, migrates, applies streams, runs the relay, and its liveness check passes', async () => {
+  it('relay (jetbox CLI): builds, migrates, applies streams and a consumer, runs the relay, and its liveness check passes', async () => {
     const image = await build(program('jetbox-cli'), newWorkDir());
     const db = await createTestDatabase('deploy_relay');
     const nc = await connectTestNats();
@@ -223,27 +214,46 @@ describe('Docker recipes, executed without Docker', function () {
     const dlq = `${stream}_DLQ`;
     let running: ReturnType<typeof start> | undefined;
     try {
+      const prefix = stream.toLowerCase();
       const env = {
         DATABASE_URL: db.url,
         NATS_URL: testNatsUrl(),
         JETBOX_STREAM: stream,
+        JETBOX_SUBJECT_PREFIX: prefix,
         JETBOX_DLQ_STREAM: dlq,
+        JETBOX_DLQ_SUBJECT_PREFIX: `${prefix}_dlq`,
         JETBOX_STREAM_REPLICAS: '1',
       };
       const cli = (...args: string[]) => exec(image, [...image.entrypoint, ...args], env);
       const migrated = cli('migrate');
       expect(migrated.status, migrated.output).to.equal(0);
-      // `streams apply` declares its events stream on `events.>`, which a stream already on
-      // this NATS (npm run dev's JETBOX_EVENTS) may hold: then it must refuse, naming that.
+      // The init steps of deploy/: streams, then notifier's durable consumer.
       const applied = cli('streams', 'apply');
+      expect(applied.status, applied.output).to.equal(0);
       const jsm = await jetstreamManager(nc);
-      if (applied.status === 0) {
-        expect((await jsm.streams.info(stream)).config.num_replicas).to.equal(1);
-      } else {
-        expect(applied.output).to.match(/overlap/);
-        // The relay checks its stream at start: give it one on subjects of its own.
-        await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
-      }
+      expect((await jsm.streams.info(stream)).config).to.include({ num_replicas: 1 });
+      expect((await jsm.streams.info(stream)).config.subjects).to.deep.equal([`${prefix}.>`]);
+      const consumer = cli(
+        'consumers',
+        'apply',
+        '--name',
+        'notifier',
+        '--subject',
+        `${prefix}.match.>`,
+      );
+      expect(consumer.status, consumer.output).to.equal(0);
+      expect((await jsm.consumers.info(stream, 'notifier')).config.filter_subject).to.equal(
+        `${prefix}.match.>`,
+      );
+      const again = cli(
+        'consumers',
+        'apply',
+        '--name',
+        'notifier',
+        '--subject',
+        `${prefix}.match.>`,
+      );
+      expect(again.output).to.include('unchanged');
       running = start(image, env);
       // The relay logs "relay started" once it holds its partitions.
       const deadline = Date.now() + 30_000;

@@ -48,6 +48,27 @@ describe('scanEnvReads', () => {
     expect(envDefault('config.ts', 'NOT_READ', CONFIG)).to.equal(undefined);
   });
 
+  it('reads the service-kit reader idiom read.<kind>(NAME, default), following no other object', () => {
+    const text = `
+      const DEFAULT_CONSUMER_NAME = 'notifier';
+      export function readConfig(env = process.env) {
+        const read = envReader(env);
+        return {
+          port: read.integer('PORT', 3001, 0, 65535),
+          consumer: read.string('NOTIFIER_CONSUMER', DEFAULT_CONSUMER_NAME),
+          hook: read.httpUrl('NOTIFIER_WEBHOOK_URL'),
+          shared: readJetboxEnv(read, env, 'postgres://x'),
+          label: logger.child('NOT_A_VARIABLE'),
+        };
+      }`;
+    const { names, calls } = scanEnvReads('config.ts', text);
+    expect([...names].sort()).to.deep.equal(['NOTIFIER_CONSUMER', 'NOTIFIER_WEBHOOK_URL', 'PORT']);
+    expect(calls.has('readJetboxEnv')).to.equal(true);
+    expect(envDefault('config.ts', 'PORT', text)).to.equal('3001');
+    expect(envDefault('config.ts', 'NOTIFIER_CONSUMER', text)).to.equal('notifier');
+    expect(envDefault('config.ts', 'NOTIFIER_WEBHOOK_URL', text)).to.equal(undefined);
+  });
+
   it('reads numeric constants', () => {
     expect(constantValue('config.ts', 'DEFAULT_PORT', CONFIG)).to.equal('3001');
     expect(constantValue('config.ts', 'MISSING', CONFIG)).to.equal(undefined);
