@@ -22,6 +22,17 @@ describe('match-service as a process (src/main.ts)', () => {
   const stream = uniqueStreamName('MATCH_SVC_MAIN');
   const dlqStream = `${stream}_DLQ`;
 
+  const serviceEnv = () => ({
+    DATABASE_URL: db.url,
+    PORT: '0',
+    JETBOX_STREAM: stream,
+    // Own subjects: must not overlap the streams of other test files.
+    JETBOX_SUBJECT_PREFIX: stream.toLowerCase(),
+    JETBOX_PARTITIONS: '4',
+    JETBOX_DLQ_STREAM: dlqStream,
+    JETBOX_DLQ_SUBJECT_PREFIX: `${stream.toLowerCase()}_dlq`,
+  });
+
   before(async () => {
     db = await createTestDatabase('match_service_main');
     nats = await connectTestNats();
@@ -38,16 +49,7 @@ describe('match-service as a process (src/main.ts)', () => {
     child = await spawnService({
       name: 'match-service',
       cwd: packageDir,
-      env: {
-        DATABASE_URL: db.url,
-        PORT: '0',
-        JETBOX_STREAM: stream,
-        // Own subjects: must not overlap the streams of other test files.
-        JETBOX_SUBJECT_PREFIX: stream.toLowerCase(),
-        JETBOX_PARTITIONS: '4',
-        JETBOX_DLQ_STREAM: dlqStream,
-        JETBOX_DLQ_SUBJECT_PREFIX: `${stream.toLowerCase()}_dlq`,
-      },
+      env: serviceEnv(),
     });
     const url = child.url;
 
@@ -85,15 +87,7 @@ describe('match-service as a process (src/main.ts)', () => {
     const relayed = await spawnService({
       name: 'match-service',
       cwd: packageDir,
-      env: {
-        DATABASE_URL: db.url,
-        PORT: '0',
-        JETBOX_STREAM: stream,
-        JETBOX_SUBJECT_PREFIX: stream.toLowerCase(),
-        JETBOX_PARTITIONS: '4',
-        JETBOX_DLQ_STREAM: dlqStream,
-        JETBOX_DLQ_SUBJECT_PREFIX: `${stream.toLowerCase()}_dlq`,
-      },
+      env: serviceEnv(),
     });
     child = relayed;
     expect((await fetch(`${relayed.url}/healthz`)).status).to.equal(200);

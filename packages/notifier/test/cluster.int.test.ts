@@ -1,8 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { listDeadLetters } from '@jetbox/events';
 import {
   createTestDatabase,
-  spawnService,
   startNatsCluster,
   waitFor,
   type NatsClusterHandle,
@@ -12,10 +10,8 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
-import { driveServices, freePort } from './support/driveServices.js';
+import { driveServices, freePort, startService } from './support/driveServices.js';
 
-const notifierDir = fileURLToPath(new URL('..', import.meta.url));
-const matchServiceDir = fileURLToPath(new URL('../../match-service', import.meta.url));
 const STREAM = 'CLUSTER_EVENTS';
 
 /**
@@ -60,21 +56,17 @@ describe('3-node JetStream cluster: the stream leader dies while events flow', f
       JETBOX_LOG_LEVEL: 'info',
       NODE_ENV: 'production',
     };
-    matchService = await spawnService({
-      name: 'match-service',
-      cwd: matchServiceDir,
-      env: { ...common, DATABASE_URL: matchDb.url, PORT: String(matchPort) },
+    matchService = await startService('match-service', {
+      ...common,
+      DATABASE_URL: matchDb.url,
+      PORT: String(matchPort),
     });
-    notifier = await spawnService({
-      name: 'notifier',
-      cwd: notifierDir,
-      env: {
-        ...common,
-        DATABASE_URL: notifierDb.url,
-        PORT: String(notifierPort),
-        MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
-        NOTIFIER_ACK_WAIT_MS: '5000',
-      },
+    notifier = await startService('notifier', {
+      ...common,
+      DATABASE_URL: notifierDb.url,
+      PORT: String(notifierPort),
+      MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
+      NOTIFIER_ACK_WAIT_MS: '5000',
     });
     const drive = driveServices({
       matchService: `http://127.0.0.1:${matchPort}`,

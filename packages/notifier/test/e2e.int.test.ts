@@ -5,7 +5,6 @@ import {
   connectTestNats,
   createTestDatabase,
   deleteStreams,
-  spawnService,
   uniqueStreamName,
   type ServiceProcess,
   type TestDatabase,
@@ -14,10 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { waitFor } from './harness.js';
-import { driveServices, freePort } from './support/driveServices.js';
-
-const notifierDir = fileURLToPath(new URL('..', import.meta.url));
-const matchServiceDir = fileURLToPath(new URL('../../match-service', import.meta.url));
+import { driveServices, freePort, startService } from './support/driveServices.js';
 
 /**
  * match-service and notifier as separate processes (`src/main.ts`, as `npm run dev` runs them)
@@ -41,38 +37,29 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
     JETBOX_SUBJECT_PREFIX: prefix,
     JETBOX_DLQ_STREAM: dlqStream,
     JETBOX_DLQ_SUBJECT_PREFIX: `${prefix}_dlq`,
-    JETBOX_LOG_LEVEL: 'warn',
+    // Their `listening` line, which carries the URL, is logged at info.
+    JETBOX_LOG_LEVEL: 'info',
     NODE_ENV: 'production',
   });
   const startMatchService = async () => {
-    matchService = await spawnService({
-      name: 'match-service',
-      cwd: matchServiceDir,
-      env: {
-        ...common(),
-        DATABASE_URL: matchDb.url,
-        PORT: String(matchPort),
-        JETBOX_LOG_LEVEL: 'info',
-      },
+    matchService = await startService('match-service', {
+      ...common(),
+      DATABASE_URL: matchDb.url,
+      PORT: String(matchPort),
     });
   };
   const startNotifier = async (env: Record<string, string> = {}) => {
-    notifier = await spawnService({
-      name: 'notifier',
-      cwd: notifierDir,
-      env: {
-        ...common(),
-        JETBOX_LOG_LEVEL: 'info',
-        DATABASE_URL: notifierDb.url,
-        PORT: String(notifierPort),
-        MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
-        NOTIFIER_HTTP_BACKOFF_MS: '50',
-        NOTIFIER_HTTP_MAX_BACKOFF_MS: '200',
-        NOTIFIER_BREAKER_HALF_OPEN_MS: '1000',
-        // What a killed instance held comes back sooner than the 30 s default.
-        NOTIFIER_ACK_WAIT_MS: '3000',
-        ...env,
-      },
+    notifier = await startService('notifier', {
+      ...common(),
+      DATABASE_URL: notifierDb.url,
+      PORT: String(notifierPort),
+      MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
+      NOTIFIER_HTTP_BACKOFF_MS: '50',
+      NOTIFIER_HTTP_MAX_BACKOFF_MS: '200',
+      NOTIFIER_BREAKER_HALF_OPEN_MS: '1000',
+      // What a killed instance held comes back sooner than the 30 s default.
+      NOTIFIER_ACK_WAIT_MS: '3000',
+      ...env,
     });
   };
 

@@ -1,11 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import {
   connectTestNats,
   createTestDatabase,
   deleteStreams,
-  spawnService,
   uniqueStreamName,
   waitFor,
   type ServiceProcess,
@@ -14,10 +12,7 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { startStub, type StubServer } from './harness.js';
-import { driveServices, freePort } from './support/driveServices.js';
-
-const notifierDir = fileURLToPath(new URL('..', import.meta.url));
-const matchServiceDir = fileURLToPath(new URL('../../match-service', import.meta.url));
+import { driveServices, freePort, startService } from './support/driveServices.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -105,21 +100,17 @@ describe('tracing: one trace from the HTTP request to the webhook (OTLP, process
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       NODE_ENV: 'production',
     };
-    matchService = await spawnService({
-      name: 'match-service',
-      cwd: matchServiceDir,
-      env: { ...common, DATABASE_URL: matchDb.url, PORT: String(matchPort) },
+    matchService = await startService('match-service', {
+      ...common,
+      DATABASE_URL: matchDb.url,
+      PORT: String(matchPort),
     });
-    notifier = await spawnService({
-      name: 'notifier',
-      cwd: notifierDir,
-      env: {
-        ...common,
-        DATABASE_URL: notifierDb.url,
-        PORT: String(notifierPort),
-        MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
-        NOTIFIER_WEBHOOK_URL: `${webhook.url}/hook`,
-      },
+    notifier = await startService('notifier', {
+      ...common,
+      DATABASE_URL: notifierDb.url,
+      PORT: String(notifierPort),
+      MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
+      NOTIFIER_WEBHOOK_URL: `${webhook.url}/hook`,
     });
     const drive = driveServices({
       matchService: `http://127.0.0.1:${matchPort}`,

@@ -1,4 +1,6 @@
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { spawnService, type ServiceProcess } from '@jetbox/events/testing';
 import { expect } from 'chai';
 import pg from 'pg';
 
@@ -79,4 +81,17 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+const SERVICE_DIRS = {
+  'match-service': fileURLToPath(new URL('../../../match-service', import.meta.url)),
+  notifier: fileURLToPath(new URL('../..', import.meta.url)),
+} as const;
+
+/** Starts match-service or notifier from its `src/main.ts`, as `npm run dev` does. */
+export function startService(
+  name: keyof typeof SERVICE_DIRS,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  return spawnService({ name, cwd: SERVICE_DIRS[name], env });
 }
