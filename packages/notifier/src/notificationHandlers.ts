@@ -1,4 +1,4 @@
-import type { EventHandlers, HandlerContext } from '@jetbox/events';
+import { RetryLaterError, type EventHandlers, type HandlerContext } from '@jetbox/events';
 import type { Counter } from 'prom-client';
 import { Notification } from './domain/Notification.js';
 import type { MatchClient } from './http/createMatchClient.js';
@@ -9,6 +9,8 @@ export interface NotificationHandlerDeps {
   webhook?: Webhook;
   /** Counts notifications created, by event type. */
   created: Counter<'type'>;
+  /** See {@link DEFAULT_ORDER_WAIT_MS}. */
+  orderWaitMs?: number;
 }
 
 /**
@@ -21,7 +23,9 @@ export interface NotificationHandlerDeps {
  */
 export function notificationHandlers(deps: NotificationHandlerDeps): EventHandlers {
   async function notify(type: string, matchId: string, ctx: HandlerContext): Promise<void> {
-    if (type === CANCELLED) await requireCreatedNotified(matchId, ctx);
+    if (type === CANCELLED) {
+      await requireCreatedNotified(matchId, ctx, deps.orderWaitMs ?? DEFAULT_ORDER_WAIT_MS);
+    }
     const match = await deps.matches.get(matchId, ctx.signal);
     const notifications = match.userIds.map((userId) =>
       Notification.of({ eventId: ctx.event.id, userId, type, matchId }),
@@ -42,14 +46,32 @@ const CREATED = 'com.jetbox.match.created';
 const CANCELLED = 'com.jetbox.match.cancelled';
 
 /**
+ * How long a "cancelled" waits for its match's "created" before its waits count as failed
+ * attempts (and it is dead-lettered after them). @defaultValue 10 minutes
+ */
+export const DEFAULT_ORDER_WAIT_MS = 10 * 60_000;
+/** How often a waiting "cancelled" looks again. */
+const ORDER_RETRY_MS = 1000;
+
+/**
  * One instance handles a match's events in stream order, but several instances (scaled by
  * KEDA) share the durable consumer, so one may get "cancelled" while another still works on
- * "created". Until "created" is notified, "cancelled" fails as retryable and waits its turn;
- * if "created" never arrives (dead-lettered), "cancelled" is dead-lettered after its attempts.
+ * "created", or holds it back through a match-service outage. Until "created" is notified,
+ * "cancelled" is deferred (`RetryLaterError`: no attempt used, never dead-lettered for
+ * waiting). Only an event older than `orderWaitMs` whose "created" is still missing fails as a
+ * counted attempt, so one whose "created" was dead-lettered ends up beside it.
  */
-async function requireCreatedNotified(matchId: string, ctx: HandlerContext): Promise<void> {
+async function requireCreatedNotified(
+  matchId: string,
+  ctx: HandlerContext,
+  orderWaitMs: number,
+): Promise<void> {
   const created = await ctx.em.count(Notification, { matchId, type: CREATED });
-  if (created === 0) {
-    throw new Error(`match ${matchId}: "created" is not notified yet; "cancelled" waits for it`);
+  if (created > 0) return;
+  const message = `match ${matchId}: "created" is not notified yet; "cancelled" waits for it`;
+  const recordedAt = Date.parse(ctx.event.time ?? '');
+  if (Number.isFinite(recordedAt) && Date.now() - recordedAt > orderWaitMs) {
+    throw new Error(`${message} (for more than ${orderWaitMs} ms: giving up waiting)`);
   }
+  throw new RetryLaterError(message, { delayMs: ORDER_RETRY_MS });
 }
