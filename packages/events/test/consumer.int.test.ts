@@ -365,7 +365,7 @@ describe('consumer: exactly-once effects, retries and dead letters (PostgreSQL +
     const jsm = await jetstreamManager(h.nc);
     let info = await jsm.consumers.info(h.stream, name);
     expect(info.config).to.include({
-      max_deliver: 5,
+      max_deliver: -1,
       ack_policy: 'explicit',
       filter_subject: filter(),
     });
@@ -373,7 +373,7 @@ describe('consumer: exactly-once effects, retries and dead letters (PostgreSQL +
     await b.start();
     await b.stop();
     info = await jsm.consumers.info(h.stream, name);
-    expect(info.config).to.include({ max_deliver: 7, ack_wait: 5_000_000_000 });
+    expect(info.config).to.include({ max_deliver: -1, ack_wait: 5_000_000_000 });
   });
 
   it('stops while a handler runs: aborts its signal and gives the messages back', async () => {

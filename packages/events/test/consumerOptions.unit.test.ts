@@ -86,7 +86,7 @@ describe('consumer options, backoff and dead-letter headers', () => {
     expect(config).to.include({
       durable_name: 'n',
       ack_policy: 'explicit',
-      max_deliver: 6,
+      max_deliver: -1,
       ack_wait: 30_000_000_000,
       max_ack_pending: 100,
       filter_subject: 'events.match.>',

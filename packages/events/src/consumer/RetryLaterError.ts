@@ -6,7 +6,9 @@ import { JetboxError, JetboxErrorCode } from '../errors.js';
  * `Retry-After`): the message is retried after `delayMs` **without using one of its attempts**,
  * so an outage of any length never dead-letters it. The consumer keeps holding it (with
  * `working()` heartbeats) and gives it back to JetStream with this delay only when stopping.
- * Later events of the same partition key wait behind it, so order holds.
+ * Later events of the same partition key wait behind it, so order holds. JetStream counts each
+ * such hand-back as a delivery: a message given back at more than `maxDeliver` stops during one
+ * outage is dead-lettered (`max-deliveries`, redrivable) rather than kept forever.
  */
 export class RetryLaterError extends JetboxError {
   override name = 'RetryLaterError';

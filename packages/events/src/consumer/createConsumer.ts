@@ -100,6 +100,8 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
   let running = false;
 
   const handoffDelayMs = options.pullExpiresMs + 250;
+  /** Delays messages were given back with while stopping, for the order of the rest. */
+  const givenBack = new Map<JsMsg, number>();
   const handled = (type: EventType) => typeof options.handlers[type] === 'function';
 
   function emitError(err: unknown, during: string): void {
@@ -119,9 +121,33 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     if (!held.delete(msg)) return;
     if (how === 'ack') msg.ack();
     else if (how === 'term') msg.term();
-    // A message given back while stopping would otherwise go straight into this instance's
-    // still-open pull request and sit there for ackWait: wait until that request has expired.
-    else msg.nak(running ? how.nakMs : Math.max(how.nakMs, handoffDelayMs));
+    else if (running) msg.nak(how.nakMs);
+    else {
+      // A message given back while stopping would otherwise go straight into this instance's
+      // still-open pull request and sit there for ackWait: wait until that request has expired.
+      const delayMs = Math.max(how.nakMs, handoffDelayMs);
+      givenBack.set(msg, delayMs);
+      msg.nak(delayMs);
+    }
+  }
+
+  /**
+   * Stopping: gives back what is still queued, key by key, each message due strictly after the
+   * ones before it of its key (a head in backoff may have been given back with a long delay),
+   * so JetStream redelivers a key's events in order.
+   */
+  function giveBackInOrder(): void {
+    for (const queue of queues.values()) {
+      let due = 0;
+      for (const item of queue) {
+        const given = givenBack.get(item.msg);
+        if (given !== undefined) due = Math.max(due, given);
+        else if (held.has(item.msg)) {
+          due = Math.max(due, handoffDelayMs) + 1;
+          release(item.msg, { nakMs: due });
+        }
+      }
+    }
   }
 
   function onMessage(msg: JsMsg): void {
@@ -189,8 +215,8 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
         if (head.solo && batch.length > 0) continue;
         ready.delete(key);
         if (head.ref.attempt > options.maxDeliver) {
-          // Only reachable through JetStream's one extra delivery (max_deliver = maxDeliver + 1):
-          // every earlier attempt died with its process, so do not risk crashing another one.
+          // Every earlier delivery died with its process (or was handed back at a stop): do not
+          // risk crashing another one.
           const error = new Error(
             `delivered ${head.ref.attempt} times without being acknowledged (max ${options.maxDeliver})`,
           );
@@ -428,7 +454,9 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       ]);
       clearTimeout(timer);
       clearInterval(heartbeat);
+      giveBackInOrder();
       for (const msg of held) release(msg, { nakMs: 0 });
+      givenBack.clear();
       queues.clear();
       ready.clear();
       logger.info({ consumer: name, timedOut }, 'consumer stopped');

@@ -11,10 +11,11 @@ import { nanos } from '@nats-io/nats-core';
 import type { ConsumerOptions } from './consumerOptions.js';
 
 /**
- * The durable consumer's configuration. JetStream's own `max_deliver` is one more than
- * `maxDeliver`: the consumer dead-letters on its last attempt itself, so the server only stops
- * redelivering a message whose attempts all crashed the process, and that extra delivery is
- * dead-lettered unhandled instead of being dropped silently.
+ * The durable consumer's configuration. JetStream's own `max_deliver` is unlimited: the
+ * consumer dead-letters a message itself, after its last attempt or on a delivery beyond
+ * `maxDeliver` (attempts that all died with their process, or a message handed back at every
+ * stop). A server-side limit would instead leave such a message unacknowledged and never
+ * delivered again: silently stuck.
  */
 export function consumerConfig(
   options: Pick<
@@ -26,7 +27,7 @@ export function consumerConfig(
     durable_name: options.name,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    max_deliver: options.maxDeliver + 1,
+    max_deliver: -1,
     ack_wait: nanos(options.ackWaitMs),
     max_ack_pending: options.maxAckPending,
   };
