@@ -122,6 +122,9 @@ describe('jetbox CLI: subject prefixes and consumers apply', function () {
     const name = await jetbox({}, 'consumers', 'apply', '--name', 'a.b');
     expect(name.code).to.equal(2);
     expect(name.stderr).to.contain('--name: must be letters, digits, _ or -');
+    const ackWait = await jetbox({}, 'consumers', 'apply', '--name', 'n', '--ack-wait', '50');
+    expect(ackWait.code).to.equal(2);
+    expect(ackWait.stderr).to.contain('--ack-wait: must be at least 100 ms, got 50');
     const missing = await jetbox({}, 'consumers', 'apply');
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.contain("required option '--name <durable>' not specified");

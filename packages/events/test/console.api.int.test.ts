@@ -115,6 +115,15 @@ describe('console JSON API', function () {
     }
     const purge = await problem('/api/dlq/purge', 400, { method: 'POST', token: f.token });
     expect(purge.problem.parameter).to.equal('confirm');
+    const narrowed = await problem(
+      '/api/dlq/purge?type=com.jetbox.match.created&confirm=yes',
+      400,
+      {
+        method: 'POST',
+        token: f.token,
+      },
+    );
+    expect(narrowed.problem.parameter).to.equal('type');
     expect((await problem('/api/dlq/123456789', 404)).problem.detail).to.match(
       /no dead letter 123456789/,
     );

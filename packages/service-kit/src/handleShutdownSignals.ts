@@ -5,14 +5,14 @@ export interface ShutdownLog {
   error(obj: object, msg?: string): void;
 }
 
+const RELAYED_SIGNAL_WINDOW_MS = 1000;
+
 /**
  * On the first SIGINT or SIGTERM runs `stop` once (a service's ordered shutdown) and logs
  * `stopped`, or `unclean stop` with exit code 1 when it throws; a second signal (more than a
  * second later) exits at once.
  * The one place a service handles signals.
  */
-const RELAYED_SIGNAL_WINDOW_MS = 1000;
-
 export function handleShutdownSignals(log: ShutdownLog, stop: () => Promise<void>): void {
   let stoppingSince: number | undefined;
   const shutdown = async (signal: NodeJS.Signals) => {

@@ -56,6 +56,12 @@ export function addConsumersApply(
           `must be letters, digits, _ or -, got "${flags.name}"`,
         );
       }
+      if (flags.ackWait !== undefined && flags.ackWait < 100) {
+        throw JetboxError.invalidOption(
+          '--ack-wait',
+          `must be at least 100 ms, got ${flags.ackWait}`,
+        );
+      }
       const e = env();
       const result = await withJsm(e, (jsm) =>
         ensureConsumer(jsm, e.stream, {

@@ -76,6 +76,12 @@ export function consoleApi(options: ConsoleOptions, sampler: OutboxSampler): Rou
 
   router.post('/dlq/purge', admin, async (ctx) => {
     const consumer = dlqFilters(ctx).consumer;
+    // Purge works per consumer or on everything: a narrower filter would be silently ignored.
+    for (const narrower of ['type', 'reason']) {
+      if (queryParam(ctx, narrower) !== undefined) {
+        throw ConsoleError.invalidParameter(narrower, 'purge takes only consumer (or nothing)');
+      }
+    }
     if (queryParam(ctx, 'confirm') !== 'yes')
       throw ConsoleError.invalidParameter(
         'confirm',

@@ -62,6 +62,8 @@ export async function handleBatch<T extends BatchItem>(
     );
     const fresh = new Set(inserted.map((row) => row.event_id.toLowerCase()));
     for (const item of items) {
+      // A timed-out (abandoned) batch must not go on running handlers and holding locks.
+      signal.throwIfAborted();
       // delete: should one id come twice, only its first message runs the handler.
       if (!fresh.delete(item.prepared.event.id.toLowerCase())) {
         duplicates.add(item);

@@ -95,7 +95,12 @@ export function createResilientHttp(
   breaker.onBreak(() => metrics.circuitOpened.inc({ target }));
 
   /** One CLIENT span per attempt, its trace context sent along as `traceparent`. */
-  function attempt(url: string, init: RequestInit, signal: AbortSignal): Promise<HttpResult> {
+  function attempt(
+    url: string,
+    init: RequestInit,
+    signal: AbortSignal,
+    stopping: AbortSignal,
+  ): Promise<HttpResult> {
     const method = init.method ?? 'GET';
     return tracer.startActiveSpan(
       `${method} ${target}`,
@@ -109,7 +114,7 @@ export function createResilientHttp(
           set: (carrier, key, value) => carrier.set(key, value),
         });
         try {
-          const result = await send(url, { ...init, headers }, signal);
+          const result = await send(url, { ...init, headers }, signal, stopping);
           span.setAttribute('http.response.status_code', result.status);
           return result;
         } catch (err) {
@@ -123,7 +128,12 @@ export function createResilientHttp(
     );
   }
 
-  async function send(url: string, init: RequestInit, signal: AbortSignal): Promise<HttpResult> {
+  async function send(
+    url: string,
+    init: RequestInit,
+    signal: AbortSignal,
+    stopping: AbortSignal,
+  ): Promise<HttpResult> {
     let response: Response;
     let body: string;
     try {
@@ -131,6 +141,13 @@ export function createResilientHttp(
       // Read here: the body belongs to the attempt, its timeout included.
       body = await response.text();
     } catch (err) {
+      if (stopping.aborted) {
+        // The worker is stopping, not the dependency failing: neither a retry nor the breaker
+        // should count it.
+        throw new Error(`${target}: call cancelled, the worker is stopping (${url})`, {
+          cause: err,
+        });
+      }
       const timedOut = signal.aborted;
       metrics.attempts.inc({ target, outcome: timedOut ? 'timeout' : 'network' });
       throw new TransientHttpError(
@@ -155,7 +172,7 @@ export function createResilientHttp(
     async fetch(url, init, signal) {
       try {
         return await policy.execute(
-          ({ signal: attemptSignal }) => attempt(url, init, attemptSignal),
+          ({ signal: attemptSignal }) => attempt(url, init, attemptSignal, signal),
           signal,
         );
       } catch (err) {
