@@ -8,7 +8,8 @@ export const MAX_NOTIFICATIONS_LIMIT = 1000;
 
 /**
  * A user's notifications, oldest first; `after` (a notification id of this user) continues
- * after that one, so a client can follow new notifications without seeing one twice.
+ * after that one. Order is by creation time, not commit time: a notification committed late
+ * can appear before a cursor already handed out, so followers re-read from a slightly older one.
  */
 export async function listUserNotifications(
   em: EntityManager,
