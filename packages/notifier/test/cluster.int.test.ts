@@ -10,7 +10,7 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
-import { driveServices, freePort, startService } from './support/driveServices.js';
+import { cleanUp, driveServices, freePort, startService } from './support/driveServices.js';
 
 const STREAM = 'CLUSTER_EVENTS';
 
@@ -28,22 +28,23 @@ describe('3-node JetStream cluster: the stream leader dies while events flow', f
   let notifier: ServiceProcess | undefined;
 
   before(async () => {
-    [cluster, matchDb, notifierDb] = await Promise.all([
-      startNatsCluster({ size: 3 }),
-      createTestDatabase('cluster_match'),
-      createTestDatabase('cluster_notifier'),
-    ]);
+    // One after the other: a failure half-way leaves assigned what after() must remove.
+    cluster = await startNatsCluster({ size: 3 });
+    matchDb = await createTestDatabase('cluster_match');
+    notifierDb = await createTestDatabase('cluster_notifier');
     nc = await connect({ servers: cluster.urls, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   });
 
-  after(async () => {
-    await notifier?.stop();
-    await matchService?.stop();
-    await nc?.close();
-    await cluster?.dispose();
-    await matchDb?.drop();
-    await notifierDb?.drop();
-  });
+  after(() =>
+    cleanUp(
+      () => notifier?.stop(),
+      () => matchService?.stop(),
+      () => nc?.close(),
+      () => cluster?.dispose(),
+      () => matchDb?.drop(),
+      () => notifierDb?.drop(),
+    ),
+  );
 
   it('relay and notifier keep working; every event is in the stream once and notified once', async () => {
     const [matchPort, notifierPort] = await Promise.all([freePort(), freePort()]);

@@ -13,7 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { waitFor } from './harness.js';
-import { driveServices, freePort, startService } from './support/driveServices.js';
+import { cleanUp, driveServices, freePort, startService } from './support/driveServices.js';
 
 /**
  * match-service and notifier as separate processes (`src/main.ts`, as `npm run dev` runs them)
@@ -64,10 +64,9 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
   };
 
   before(async () => {
-    [matchDb, notifierDb] = await Promise.all([
-      createTestDatabase('e2e_match'),
-      createTestDatabase('e2e_notifier'),
-    ]);
+    // One after the other: a failure half-way leaves assigned what after() must remove.
+    matchDb = await createTestDatabase('e2e_match');
+    notifierDb = await createTestDatabase('e2e_notifier');
     nats = await connectTestNats();
     [matchPort, notifierPort] = await Promise.all([freePort(), freePort()]);
     drive = driveServices({
@@ -79,14 +78,16 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
     await startNotifier();
   });
 
-  after(async () => {
-    await notifier?.stop();
-    await matchService?.stop();
-    await deleteStreams(nats, stream, dlqStream);
-    await nats?.close();
-    await matchDb?.drop();
-    await notifierDb?.drop();
-  });
+  after(() =>
+    cleanUp(
+      () => notifier?.stop(),
+      () => matchService?.stop(),
+      () => (nats ? deleteStreams(nats, stream, dlqStream) : undefined),
+      () => nats?.close(),
+      () => matchDb?.drop(),
+      () => notifierDb?.drop(),
+    ),
+  );
 
   let drive: ReturnType<typeof driveServices>;
   const call = <T>(method: string, url: string, body?: unknown) => drive.call<T>(method, url, body);

@@ -12,7 +12,7 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { startStub, type StubServer } from './harness.js';
-import { driveServices, freePort, startService } from './support/driveServices.js';
+import { cleanUp, driveServices, freePort, startService } from './support/driveServices.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -69,25 +69,26 @@ describe('tracing: one trace from the HTTP request to the webhook (OTLP, process
   const stream = uniqueStreamName('TRACE');
 
   before(async () => {
-    [matchDb, notifierDb] = await Promise.all([
-      createTestDatabase('trace_match'),
-      createTestDatabase('trace_notifier'),
-    ]);
+    // One after the other: a failure half-way leaves assigned what after() must remove.
+    matchDb = await createTestDatabase('trace_match');
+    notifierDb = await createTestDatabase('trace_notifier');
     nats = await connectTestNats();
     otlp = await startOtlpReceiver();
     webhook = await startStub();
   });
 
-  after(async () => {
-    await notifier?.stop();
-    await matchService?.stop();
-    await deleteStreams(nats, stream, `${stream}_DLQ`);
-    await nats?.close();
-    await webhook?.close();
-    await otlp?.close();
-    await matchDb?.drop();
-    await notifierDb?.drop();
-  });
+  after(() =>
+    cleanUp(
+      () => notifier?.stop(),
+      () => matchService?.stop(),
+      () => (nats ? deleteStreams(nats, stream, `${stream}_DLQ`) : undefined),
+      () => nats?.close(),
+      () => webhook?.close(),
+      () => otlp?.close(),
+      () => matchDb?.drop(),
+      () => notifierDb?.drop(),
+    ),
+  );
 
   it('request → commit → publish → handler → match-service → webhook share one trace', async () => {
     const [matchPort, notifierPort] = await Promise.all([freePort(), freePort()]);

@@ -95,3 +95,20 @@ export function startService(
 ): Promise<ServiceProcess> {
   return spawnService({ name, cwd: SERVICE_DIRS[name], env });
 }
+
+/**
+ * Runs every clean-up step even when one fails (or its resource was never made because set-up
+ * failed half-way), then reports the first failure: a test file never leaves processes,
+ * databases or streams behind because of an earlier step.
+ */
+export async function cleanUp(...steps: (() => Promise<unknown> | undefined)[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw errors[0] as Error;
+}
