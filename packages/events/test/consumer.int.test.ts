@@ -461,6 +461,7 @@ describe('consumer: exactly-once effects, retries and dead letters (PostgreSQL +
       value(`jetbox_consumer_dead_lettered_total{consumer="${name}",reason="decode-failed"}`),
     ).to.equal(1);
     expect(value(`jetbox_consumer_handler_duration_seconds_count{consumer="${name}"}`)).to.equal(1);
+    expect(value(`jetbox_consumer_batch_size_sum{consumer="${name}"}`)).to.equal(1);
     expect(value(`jetbox_consumer_lag{consumer="${name}"}`)).to.equal(0);
     expect(value(`jetbox_consumer_ack_pending{consumer="${name}"}`)).to.equal(0);
     unregister();

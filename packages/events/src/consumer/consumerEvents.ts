@@ -21,6 +21,10 @@ export interface ConsumerEventMap {
    * transaction's, from its start to its commit; `batchSize` how many events it handled.
    */
   'consumer:processed': [MessageRef & { durationMs: number; batchSize: number }];
+  /** One transaction committed: `events` handled in it (duplicates skipped included). */
+  'consumer:committed': [
+    { consumer: string; events: number; duplicates: number; durationMs: number },
+  ];
   /** The event was already in the inbox: acknowledged without running the handler. */
   'consumer:duplicate': [MessageRef];
   /** No handler for this (known) type: acknowledged. */

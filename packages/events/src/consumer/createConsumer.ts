@@ -243,6 +243,12 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
   async function runBatch(batch: Item[]): Promise<void> {
     const outcome = await handleBatch(batch, options, abort.signal);
     if (outcome.ok) {
+      events.emit('consumer:committed', {
+        consumer: name,
+        events: batch.length,
+        duplicates: outcome.duplicates.size,
+        durationMs: outcome.durationMs,
+      });
       for (const item of batch) {
         release(item.msg, 'ack');
         if (outcome.duplicates.has(item)) events.emit('consumer:duplicate', item.ref);

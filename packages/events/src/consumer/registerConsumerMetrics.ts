@@ -18,6 +18,7 @@ interface ConsumerMetrics {
   deferred: Counter<'consumer'>;
   deadLettered: Counter<'consumer' | 'reason'>;
   duration: Histogram<'consumer'>;
+  batchSize: Histogram<'consumer'>;
   consumers: Set<Consumer>;
 }
 
@@ -26,7 +27,7 @@ const byRegistry = new WeakMap<Registry, Map<string, ConsumerMetrics>>();
 /**
  * Counts a consumer's outcomes in Prometheus metrics (`<prefix>processed_total`,
  * `duplicates_total`, `ignored_total`, `retries_total`, `deferred_total`, `dead_lettered_total{reason}`,
- * `handler_duration_seconds`) and reports its lag from the server's consumer info at scrape
+ * `handler_duration_seconds` and `batch_size` per committed transaction) and reports its lag from the server's consumer info at scrape
  * time (`lag`: not yet delivered, `ack_pending`). Several consumers can share a registry.
  * Returns a function that stops counting this consumer.
  */
@@ -44,9 +45,10 @@ export function registerConsumerMetrics(
   const consumer_ = consumer.options.name;
   const labels = { consumer: consumer_ };
   const listeners = {
-    'consumer:processed': (e: { durationMs: number }) => {
-      metrics.processed.inc(labels);
+    'consumer:processed': () => metrics.processed.inc(labels),
+    'consumer:committed': (e: { events: number; durationMs: number }) => {
       metrics.duration.observe(labels, e.durationMs / 1000);
+      metrics.batchSize.observe(labels, e.events);
     },
     'consumer:duplicate': () => metrics.duplicates.inc(labels),
     'consumer:ignored': () => metrics.ignored.inc(labels),
@@ -57,6 +59,7 @@ export function registerConsumerMetrics(
   };
   const events = consumer.events;
   events.on('consumer:processed', listeners['consumer:processed']);
+  events.on('consumer:committed', listeners['consumer:committed']);
   events.on('consumer:duplicate', listeners['consumer:duplicate']);
   events.on('consumer:ignored', listeners['consumer:ignored']);
   events.on('consumer:retrying', listeners['consumer:retrying']);
@@ -65,6 +68,7 @@ export function registerConsumerMetrics(
   metrics.consumers.add(consumer);
   return () => {
     events.off('consumer:processed', listeners['consumer:processed']);
+    events.off('consumer:committed', listeners['consumer:committed']);
     events.off('consumer:duplicate', listeners['consumer:duplicate']);
     events.off('consumer:ignored', listeners['consumer:ignored']);
     events.off('consumer:retrying', listeners['consumer:retrying']);
@@ -127,9 +131,16 @@ function createMetrics(registry: Registry, prefix: string): ConsumerMetrics {
     }),
     duration: new Histogram({
       name: `${prefix}handler_duration_seconds`,
-      help: 'Per event, the time from the start of its transaction (shared with the rest of its batch) to the commit.',
+      help: 'Per transaction (one batch of events), the time from its start, handlers included, to its commit.',
       labelNames: ['consumer'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: `${prefix}batch_size`,
+      help: 'Events per committed transaction.',
+      labelNames: ['consumer'] as const,
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200],
       registers,
     }),
   };
