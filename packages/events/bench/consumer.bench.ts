@@ -13,6 +13,7 @@
  *             transaction
  * Prints a table, then one JSON line.
  */
+import { BENCH_PAIRING_DDL } from './benchProducers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -76,7 +77,7 @@ let producer: ChildProcess | undefined;
 const rows: [string, string][] = [];
 try {
   await migrate(orm);
-  await pool.query('create table bench_pairing (id uuid primary key)');
+  await pool.query(BENCH_PAIRING_DDL);
   await pool.query('create table bench_effect (id uuid primary key, match_id uuid not null)');
   await pool.query('create table bench_raw (id uuid primary key, match_id uuid not null)');
   await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], duplicate_window: 120e9 });

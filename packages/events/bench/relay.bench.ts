@@ -6,6 +6,7 @@
  *            `jetbox relay` process: commit → PubAck (message stored and delivered)
  * Prints a table, then one JSON line.
  */
+import { BENCH_PAIRING_DDL } from './benchProducers.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import { Worker } from 'node:worker_threads';
@@ -87,7 +88,7 @@ async function main() {
   };
   try {
     await migrate(orm);
-    await pool.query('create table bench_pairing (id uuid primary key)');
+    await pool.query(BENCH_PAIRING_DDL);
     await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], duplicate_window: 120e9 });
     await jsm.streams.add({
       name: ceilingStream,

@@ -11,13 +11,17 @@ export interface ServiceState extends DefaultState {
   em: EntityManager;
 }
 
-export interface ServiceAppOptions<S extends ServiceState> extends OpsDeps {
+/** What a service's app is built from; `main.ts` wires the real ones, tests their own. */
+export interface ServiceDeps extends OpsDeps {
+  /** Where request failures are logged. @defaultValue console */
+  log?: ErrorLog;
+}
+
+export interface ServiceAppOptions<S extends ServiceState> extends ServiceDeps {
   /** The service's own routes. */
   api: Router<S>;
   /** First part of the HTTP metric names (`<prefix>_http_requests_total`). */
   metricsPrefix: string;
-  /** Where request failures are logged. @defaultValue console */
-  log?: ErrorLog;
 }
 
 /**

@@ -14,7 +14,7 @@ export { setupTracing } from './setupTracing.js';
 export { traceRequests } from './traceRequests.js';
 
 export type { EnvReader } from './envReader.js';
-export type { ServiceAppOptions, ServiceState } from './createServiceApp.js';
+export type { ServiceAppOptions, ServiceDeps, ServiceState } from './createServiceApp.js';
 export type { ShutdownLog } from './handleShutdownSignals.js';
 export type { Listening } from './listen.js';
 export type { Readiness } from './checkReadiness.js';

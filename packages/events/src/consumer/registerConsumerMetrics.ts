@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, register as globalRegistry, type Registry } from 'prom-client';
+import type { ConsumerEventMap } from './consumerEvents.js';
 import type { Consumer } from './createConsumer.js';
 
 export interface ConsumerMetricsOptions {
@@ -44,9 +45,9 @@ export function registerConsumerMetrics(
   const metrics = m;
   const consumer_ = consumer.options.name;
   const labels = { consumer: consumer_ };
-  const listeners = {
+  const listeners: { [K in keyof ConsumerEventMap]?: (...args: ConsumerEventMap[K]) => void } = {
     'consumer:processed': () => metrics.processed.inc(labels),
-    'consumer:committed': (e: { events: number; durationMs: number }) => {
+    'consumer:committed': (e) => {
       metrics.duration.observe(labels, e.durationMs / 1000);
       metrics.batchSize.observe(labels, e.events);
     },
@@ -54,26 +55,16 @@ export function registerConsumerMetrics(
     'consumer:ignored': () => metrics.ignored.inc(labels),
     'consumer:retrying': () => metrics.retries.inc(labels),
     'consumer:deferred': () => metrics.deferred.inc(labels),
-    'consumer:deadLettered': (e: { reason: string }) =>
+    'consumer:deadLettered': (e) =>
       metrics.deadLettered.inc({ consumer: consumer_, reason: e.reason }),
   };
-  const events = consumer.events;
-  events.on('consumer:processed', listeners['consumer:processed']);
-  events.on('consumer:committed', listeners['consumer:committed']);
-  events.on('consumer:duplicate', listeners['consumer:duplicate']);
-  events.on('consumer:ignored', listeners['consumer:ignored']);
-  events.on('consumer:retrying', listeners['consumer:retrying']);
-  events.on('consumer:deferred', listeners['consumer:deferred']);
-  events.on('consumer:deadLettered', listeners['consumer:deadLettered']);
+  // Subscribed and unsubscribed through one untyped view: the map above is what is typed.
+  const emitter = consumer.events as unknown as NodeJS.EventEmitter;
+  const entries = Object.entries(listeners) as [string, (...args: unknown[]) => void][];
+  for (const [event, listener] of entries) emitter.on(event, listener);
   metrics.consumers.add(consumer);
   return () => {
-    events.off('consumer:processed', listeners['consumer:processed']);
-    events.off('consumer:committed', listeners['consumer:committed']);
-    events.off('consumer:duplicate', listeners['consumer:duplicate']);
-    events.off('consumer:ignored', listeners['consumer:ignored']);
-    events.off('consumer:retrying', listeners['consumer:retrying']);
-    events.off('consumer:deferred', listeners['consumer:deferred']);
-    events.off('consumer:deadLettered', listeners['consumer:deadLettered']);
+    for (const [event, listener] of entries) emitter.off(event, listener);
     metrics.consumers.delete(consumer);
   };
 }

@@ -54,16 +54,19 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
           ),
         timeoutMs,
       );
-      const onData = (d: Buffer) => {
-        output.push(d.toString());
+      // Output is kept for the whole run; the URL is looked for only until it is found.
+      const onData = () => {
         const m = pattern.exec(output.join(''));
         if (m) {
+          child.stdout.off('data', onData);
           clearTimeout(timer);
           resolve(m[1]!);
         }
       };
+      const keep = (d: Buffer) => output.push(d.toString());
+      child.stdout.on('data', keep);
       child.stdout.on('data', onData);
-      child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+      child.stderr.on('data', keep);
       void exited.then(([code, signal]) => {
         clearTimeout(timer);
         reject(
