@@ -123,6 +123,48 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     }
   });
 
+  it("publishes a late row whose insert was its transaction's first write, without waiting for the poll", async () => {
+    const r = relay({ pollIntervalMs: 60_000, outbox: undefined });
+    await r.start();
+    await new Promise((res) => setTimeout(res, 300)); // partitions taken, idle
+    // A BEFORE trigger runs after the row's defaults were computed and before the heap insert
+    // that gives a transaction its first xid: it holds the insert in the gap where its seq is
+    // drawn and, with a plain identity, no snapshot yet knows its transaction.
+    await fx.pool.query(`create function hold_first_write() returns trigger language plpgsql as $$
+      begin if new.aggregate_id = 'first-write' then perform pg_sleep(2); end if; return new; end $$`);
+    await fx.pool.query(`create trigger hold_first_write before insert on jetbox_outbox
+      for each row execute function hold_first_write()`);
+    // nextval() takes an xid only when it WAL-logs the sequence (every 32 values): not the first.
+    await fx.insertEvents(1, 1);
+    await waitFor('the first row', async () => (await fx.streamCount()) === 1, 5000);
+    const open = await fx.pool.connect();
+    try {
+      await open.query('begin');
+      const inserting = open.query(
+        `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
+         values ('0190a8a6-6f4e-7c4b-9d7e-000000000002', 'match', 'first-write', 0, 'com.jetbox.match.created', '/relay-test',
+                 'urn:jetbox:schema:com.jetbox.match.created:v1', $1 || '.match.created.0', '{}')`,
+        [fx.prefix],
+      );
+      await new Promise((res) => setTimeout(res, 200)); // the insert is in the trigger
+      for (let i = 1; i <= 3; i++) {
+        await fx.insertEvents(2, 2);
+        await waitFor(
+          `${2 * i} later rows`,
+          async () => (await fx.streamCount()) === 2 * i + 1,
+          5000,
+        );
+      }
+      await inserting;
+      const t0 = Date.now();
+      await open.query('commit');
+      await waitFor('the late row', async () => (await fx.streamCount()) === 8, 5000);
+      expect(Date.now() - t0).to.be.lessThan(2000);
+    } finally {
+      open.release();
+    }
+  });
+
   it("publishes an aggregate's events committed one by one while earlier ones are in flight, in order, without waiting for the poll", async () => {
     const r = relay({ pollIntervalMs: 60_000, outbox: undefined });
     await r.start();

@@ -2,6 +2,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { InboxMessageSchema } from '../inbox/InboxMessage.js';
 import { Migration20261121000000JetboxTables } from '../migrations/Migration20261121000000JetboxTables.js';
+import { Migration20261121120000OutboxSeqAfterXid } from '../migrations/Migration20261121120000OutboxSeqAfterXid.js';
 import { OutboxMessageSchema } from '../outbox/OutboxMessage.js';
 
 /** jetbox's entities, to add to an application's `entities`. */
@@ -10,6 +11,10 @@ export const jetboxEntities = [OutboxMessageSchema, InboxMessageSchema];
 /** jetbox's migrations, to add to an application's `migrations.migrationsList`. */
 export const jetboxMigrations = [
   { name: 'Migration20261121000000JetboxTables', class: Migration20261121000000JetboxTables },
+  {
+    name: 'Migration20261121120000OutboxSeqAfterXid',
+    class: Migration20261121120000OutboxSeqAfterXid,
+  },
 ];
 
 /** The ORM options jetbox needs: its entities, the migrator and its migrations. Spread into `defineConfig`. */
