@@ -2,14 +2,16 @@
  * `npm run bench:relay`: the relay against the machine's ceilings, measured in one run.
  *   drain    100,000 pending rows drained by one `jetbox relay` process (events/s, its peak RSS)
  *   ceilings raw pipelined JetStream publish of the same messages; raw PostgreSQL claim+mark of the same rows
- *   latency  events committed at a steady 1,000/s for 20 s through MikroORM flushes, published by a
- *            `jetbox relay` process: commit → PubAck (message stored and delivered)
+ *   latency  events committed at a steady 1,000/s for 20 s (after 5 s at the same rate to warm up)
+ *            through MikroORM flushes, published by a `jetbox relay` process: commit → PubAck
+ *            (message stored and delivered)
  * Prints a table, then one JSON line.
  */
 import { BENCH_PAIRING_DDL } from './benchProducers.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import { Worker } from 'node:worker_threads';
+import { writeFile } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -36,6 +38,9 @@ const RATE = 1000;
 // hold back the steady rate.
 const PRODUCERS = Number(process.env.BENCH_PRODUCERS ?? 32);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
+// The same rate runs this long before the measured seconds: until the JIT has compiled the
+// producers' MikroORM paths they fall behind and then catch up in bursts, which is not a steady rate.
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const PARTITIONS = 16;
 // e.g. BENCH_RELAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the relay process
 const RELAY_NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -261,7 +266,7 @@ async function main() {
     });
     const latencyRelay = spawnRelay();
     await new Promise((r) => setTimeout(r, 1500)); // started, partitions taken, idle
-    const total = RATE * LATENCY_SECONDS;
+    const total = RATE * (WARMUP_SECONDS + LATENCY_SECONDS);
     const producersInput: ProducersInput = {
       databaseUrl: db.url,
       subjectPrefix: prefix,
@@ -284,18 +289,21 @@ async function main() {
       worker.once('message', () => resolve());
       worker.once('error', reject);
     });
-    // Metered from the first commit on: the worker's own start-up is not part of it.
+    // Metered and measured after the warm-up: the worker's start-up and JIT are not part of it.
+    await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+    const measuredFrom = performance.timeOrigin + performance.now();
     const stopLatencyMeter = await meter(() => [process.pid]);
     const relayCpuBefore = cpuMsOf(latencyRelay.pid!);
     const relayBackends = new CpuMeter();
     relayBackends.start(await backendPids(pool, 'jetbox-relay'));
     const { behindMs: behind } = await produced;
-    const latencyCpu = await stopLatencyMeter(total);
+    const measured = RATE * LATENCY_SECONDS;
+    const latencyCpu = await stopLatencyMeter(measured);
     const relayBackendsUs = Math.round(
-      (relayBackends.stop(await backendPids(pool, 'jetbox-relay')) * 1000) / total,
+      (relayBackends.stop(await backendPids(pool, 'jetbox-relay')) * 1000) / measured,
     );
     const latencyRelayCpuUs = Math.round(
-      ((cpuMsOf(latencyRelay.pid!) - relayCpuBefore) * 1000) / total,
+      ((cpuMsOf(latencyRelay.pid!) - relayCpuBefore) * 1000) / measured,
     );
     const exited = new Promise((r) => worker.once('exit', r));
     worker.postMessage('close');
@@ -314,12 +322,19 @@ async function main() {
     latencyRelay.kill('SIGTERM');
     await new Promise((r) => latencyRelay.once('exit', r));
     const { rows: commits } = await pool.query<{ aggregate_id: string; ms: number }>(
-      `select aggregate_id, (extract(epoch from at) * 1000)::float8 as ms from bench_commit_time`,
+      `select aggregate_id, (extract(epoch from at) * 1000)::float8 as ms from bench_commit_time
+       where at >= to_timestamp($1 / 1000.0)`,
+      [measuredFrom],
     );
     const latencies = commits
       .map((c) => (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms)
       .filter((x) => Number.isFinite(x));
-    const latencyLost = total - latencies.length;
+    const latencyLost = commits.length - latencies.length;
+    // e.g. BENCH_LATENCY_DUMP=/tmp/latency.json: each event's commit time and latency, to look at the tail
+    if (process.env.BENCH_LATENCY_DUMP) {
+      const dump = commits.map((c) => [c.ms, (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms]);
+      await writeFile(process.env.BENCH_LATENCY_DUMP, JSON.stringify(dump));
+    }
 
     const drainEps = drainedAfterFirst / (drainMs / 1000);
     const jsEps = rows.length / (jsMs / 1000);
@@ -337,6 +352,7 @@ async function main() {
       commit_to_ack_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
       commit_to_ack_max_ms: Number((latencies.at(-1) ?? NaN).toFixed(2)),
       latency_samples: latencies.length,
+      latency_warmup_s: WARMUP_SECONDS,
       latency_lost: latencyLost,
       latency_unpublished_rows: stillPending,
       producers_behind_ms: Math.round(behind),
