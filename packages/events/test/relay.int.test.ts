@@ -188,6 +188,23 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     expect((await fx.readStream()).map((m) => m.id)).to.deep.equal(ids);
   });
 
+  it('publishes each row of a steady stream of commits once: no claim republishes a row marked while it ran', async () => {
+    const r = relay({ outbox: undefined });
+    await r.start();
+    // One row per transaction from 4 writers: claims keep running while earlier rows are marked.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 150; i++) await fx.insertEvents(1, 1);
+      }),
+    );
+    await waitFor('600 rows marked', async () =>
+      (await statuses()).every((s) => s.status === 'published'),
+    );
+    expect(await fx.streamCount()).to.equal(600);
+    const duplicates = (await r.metrics.duplicates.get()).values[0]?.value ?? 0;
+    expect(duplicates, 'rows published again').to.equal(0);
+  });
+
   it('never lets event n+1 of an aggregate overtake a failing event n', async () => {
     const inserted = await fx.insertEvents(6, 2); // aggregate A: 0, 2, 4; B: 1, 3, 5
     const [a0, , a2] = inserted;

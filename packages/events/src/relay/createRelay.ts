@@ -12,6 +12,7 @@ import {
   deletePublished,
   markFailed,
   markPublished,
+  type Claim,
   type ClaimedRow,
 } from './outboxSql.js';
 import { createPubAckPublisher } from './createPubAckPublisher.js';
@@ -342,6 +343,11 @@ export function createRelay(options: RelayOptions): Relay {
   };
 
   const inFlightIds = new Set<string>();
+  // Rows whose mark committed while the current claim ran: its snapshot may still show them
+  // pending, and they are no longer in flight. Without this they were published again (a
+  // duplicate PubAck): 3% of the rows at 1,000 events/s.
+  let claiming = false;
+  const settledDuringClaim = new Set<string>();
   const hold = (rows: ClaimedRow[]) =>
     rows.forEach((r) => {
       inFlight.set(r.key, (inFlight.get(r.key) ?? 0) + 1);
@@ -382,6 +388,8 @@ export function createRelay(options: RelayOptions): Relay {
       })
       .catch((err: unknown) => report(err, 'mark')) // unmarked rows stay pending: republished, deduplicated
       .finally(() => {
+        // A claim running now may have read these rows before their mark committed.
+        if (claiming) for (const r of rows) settledDuringClaim.add(r.id);
         release(rows);
         batchStarts.splice(batchStarts.indexOf(batchStart), 1);
       });
@@ -406,7 +414,14 @@ export function createRelay(options: RelayOptions): Relay {
           const fresh = BigInt(start) <= BigInt(floor.restartFrom(lowestPending()));
           const atRestart = start === restartPoint();
           if (start === '0') lastSweep = Date.now();
-          const claim = await claimBatch(pool, owned, o.batchSize, start);
+          settledDuringClaim.clear();
+          claiming = true;
+          let claim: Claim;
+          try {
+            claim = await claimBatch(pool, owned, o.batchSize, start);
+          } finally {
+            claiming = false;
+          }
           const claimed = claim.rows;
           const full = claimed.length >= o.batchSize;
           // Later events of an aggregate in flight (not the in-flight rows themselves, which
@@ -433,7 +448,9 @@ export function createRelay(options: RelayOptions): Relay {
           );
           if (claimed.length > 0) {
             cursor = claimed.at(-1)!.seq;
-            const rows = claimed.filter((r) => !inFlight.has(r.key));
+            const rows = claimed.filter(
+              (r) => !inFlight.has(r.key) && !settledDuringClaim.has(r.id),
+            );
             // Two batches on the wire: the second keeps NATS busy while the first's last PubAcks
             // come back, and memory stays bounded by two batches.
             while (onTheWire.size >= BATCHES_ON_THE_WIRE) await Promise.race(onTheWire);
