@@ -8,7 +8,8 @@
  * Prints a table, then one JSON line.
  */
 import { BENCH_PAIRING_DDL } from './benchProducers.js';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import { Worker } from 'node:worker_threads';
 import { writeFile } from 'node:fs/promises';
@@ -51,6 +52,32 @@ interface PhaseCpu {
   node: number;
   nats: number;
   postgres: number;
+}
+
+/**
+ * When JetStream stored each message from `fromSeq` on (its own timestamp, taken as it stores the
+ * message, just before the PubAck), by partition key. Read after the phase, so that measuring
+ * adds no work while it runs; the server's clock is this machine's.
+ */
+async function storedTimes(
+  nc: NatsConnection,
+  stream: string,
+  fromSeq: number,
+): Promise<Map<string, number>> {
+  const lastSeq = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
+  const times = new Map<string, number>();
+  if (lastSeq < fromSeq) return times;
+  const consumer = await jetstream(nc).consumers.get(stream, { opt_start_seq: fromSeq });
+  const messages = await consumer.consume({ max_messages: 1000 });
+  const deadline = setTimeout(() => messages.stop(), 60_000);
+  for await (const m of messages) {
+    const key = m.headers?.get('ce-partitionkey');
+    if (key) times.set(key, Number(m.info.timestampNanos) / 1e6);
+    if (m.seq >= lastSeq) break;
+  }
+  clearTimeout(deadline);
+  messages.stop();
+  return times;
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -241,15 +268,13 @@ async function main() {
     c.release();
 
     // 4. latency at a steady rate through MikroORM flushes, with a standalone relay process.
-    // PubAck time is taken as the arrival of the message on a core subscription to the stream's
-    // subjects (JetStream delivers it once stored, within a fraction of a millisecond of the ack).
+    // PubAck time is the time JetStream stored the message (its timestamp), read afterwards.
     // Start from an empty outbox, as vacuumed as production's autovacuum keeps it (this machine's
     // server runs with autovacuum off): 100,000 dead claim-index entries would cost every claim ≈ 0.3 ms.
     await pool.query(`truncate jetbox_outbox`);
     await pool.query('vacuum analyze jetbox_outbox');
     // Commit time as the database sees it: a deferred trigger runs at COMMIT, just before the
-    // commit record is written, so the figure includes the commit itself. Arrival times are
-    // taken on this otherwise idle thread; both are wall-clock milliseconds of this machine.
+    // commit record is written, so the figure includes the commit itself (its WAL flush too).
     await pool.query(
       `create table bench_commit_time (aggregate_id text primary key, at timestamptz not null)`,
     );
@@ -257,13 +282,7 @@ async function main() {
       begin insert into bench_commit_time values (new.aggregate_id, clock_timestamp()); return null; end $$`);
     await pool.query(`create constraint trigger bench_commit_time after insert on jetbox_outbox
       deferrable initially deferred for each row execute function bench_commit_time()`);
-    const ackedAt = new Map<string, number>();
-    const sub = nc.subscribe(`${prefix}.>`, {
-      callback: (_err, msg) => {
-        const key = msg.headers?.get('ce-partitionkey');
-        if (key) ackedAt.set(key, performance.timeOrigin + performance.now());
-      },
-    });
+    const firstLatencySeq = (await jsm.streams.info(stream)).state.last_seq + 1;
     const latencyRelay = spawnRelay();
     await new Promise((r) => setTimeout(r, 1500)); // started, partitions taken, idle
     const total = RATE * (WARMUP_SECONDS + LATENCY_SECONDS);
@@ -308,10 +327,14 @@ async function main() {
     const exited = new Promise((r) => worker.once('exit', r));
     worker.postMessage('close');
     await exited;
-    for (const deadline = Date.now() + 10_000; ackedAt.size < total && Date.now() < deadline;) {
+    for (
+      const deadline = Date.now() + 10_000;
+      (await jsm.streams.info(stream)).state.last_seq - firstLatencySeq + 1 < total &&
+      Date.now() < deadline;
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    sub.unsubscribe();
+    const ackedAt = await storedTimes(nc, stream, firstLatencySeq);
     const stillPending = Number(
       (
         await pool.query<{ n: string }>(
@@ -332,7 +355,11 @@ async function main() {
     const latencyLost = commits.length - latencies.length;
     // e.g. BENCH_LATENCY_DUMP=/tmp/latency.json: each event's commit time and latency, to look at the tail
     if (process.env.BENCH_LATENCY_DUMP) {
-      const dump = commits.map((c) => [c.ms, (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms]);
+      const dump = commits.map((c) => [
+        c.ms,
+        (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms,
+        c.aggregate_id,
+      ]);
       await writeFile(process.env.BENCH_LATENCY_DUMP, JSON.stringify(dump));
     }
 
