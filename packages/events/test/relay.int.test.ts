@@ -165,6 +165,40 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     }
   });
 
+  it('publishes a late row whose transaction got its xid after the snapshot that saw a later row, without waiting for the poll', async () => {
+    const r = relay({ pollIntervalMs: 60_000, outbox: undefined });
+    await r.start();
+    await new Promise((res) => setTimeout(res, 300)); // partitions taken, idle
+    const insertSql = `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
+      values (gen_random_uuid(), 'match', $1, 0, 'com.jetbox.match.created', '/relay-test',
+              'urn:jetbox:schema:com.jetbox.match.created:v1', $2 || '.match.created.0', '{}')`;
+    const early = await fx.pool.connect(); // the older xid, the later seq, committed first
+    const late = await fx.pool.connect(); // the newer xid, the earlier seq, committed last
+    try {
+      await early.query('begin');
+      await early.query('select pg_current_xact_id()');
+      await late.query('begin');
+      await late.query('select pg_current_xact_id()');
+      await late.query(insertSql, ['late-xid', fx.prefix]);
+      await early.query(insertSql, ['early-xid', fx.prefix]);
+      // No transaction with a higher xid has ended: the next snapshot's xmax is at most the late
+      // transaction's xid, so the snapshot does not list it as running although it is.
+      await early.query('commit');
+      await waitFor('the early row', async () => (await fx.streamCount()) === 1, 5000);
+      for (let i = 1; i <= 3; i++) {
+        await fx.insertEvents(1, 1);
+        await waitFor(`later row ${i}`, async () => (await fx.streamCount()) === 1 + i, 5000);
+      }
+      const t0 = Date.now();
+      await late.query('commit');
+      await waitFor('the late row', async () => (await fx.streamCount()) === 5, 5000);
+      expect(Date.now() - t0).to.be.lessThan(2000);
+    } finally {
+      early.release();
+      late.release();
+    }
+  });
+
   it("publishes an aggregate's events committed one by one while earlier ones are in flight, in order, without waiting for the poll", async () => {
     const r = relay({ pollIntervalMs: 60_000, outbox: undefined });
     await r.start();

@@ -1,4 +1,4 @@
-/** What one claim saw: its rows' seqs and the snapshot it ran in (xid8 values as text). */
+/** What one claim saw: its rows' seqs and the transactions around it (xid8 values as text). */
 export interface ClaimSighting {
   /** Where the claim started (`seq > start`). */
   start: string;
@@ -6,8 +6,15 @@ export interface ClaimSighting {
   lastSeq: string | null;
   /** Whether the claim returned as many rows as it was allowed to (rows beyond were not looked at). */
   full: boolean;
+  /** Every transaction with a lower xid had ended when the claim's snapshot was taken. */
   snapshotXmin: string;
-  snapshotXmax: string;
+  /**
+   * The next xid to be assigned, read after the snapshot was taken: every transaction that could
+   * have drawn a seq before the claim has a lower xid. (Not the snapshot's xmax, which is one past
+   * the latest *ended* xid: a transaction whose xid is above it is running, yet the snapshot does
+   * not list it.)
+   */
+  nextXid: string;
 }
 
 const MAX_SIGHTINGS = 1024;
@@ -19,8 +26,9 @@ const MAX_SIGHTINGS = 1024;
  * more than the commit that caused it.
  *
  * Seqs are taken at insert, rows appear at commit, so a row with a lower seq can show up after a
- * higher one was claimed. The floor therefore only passes a seq once every transaction that was
- * running when that seq was seen has ended (snapshot xmax ≤ a later snapshot's xmin), and only
+ * higher one was claimed. A transaction draws its seq only once it has an xid (the column's
+ * default), so the floor only passes a seq once every transaction that had an xid when that seq
+ * was seen has ended (the next xid then ≤ a later snapshot's xmin), and only
  * through a claim that started at the floor with nothing in flight, so every row below it was
  * visible to that claim and either returned, published, or waiting for a retry. Rows in flight
  * and rows held back behind them keep restarts below them. Rows waiting for a retry, and
@@ -28,7 +36,7 @@ const MAX_SIGHTINGS = 1024;
  */
 export class ClaimFloor {
   #floor = 0n;
-  #sightings: { xmax: bigint; seq: bigint }[] = [];
+  #sightings: { nextXid: bigint; seq: bigint }[] = [];
 
   /** The floor itself, as the claim query's cursor. */
   get value(): string {
@@ -60,14 +68,14 @@ export class ClaimFloor {
       const seq = BigInt(claim.lastSeq);
       const newest = this.#sightings.at(-1);
       if ((!newest || seq > newest.seq) && this.#sightings.length < MAX_SIGHTINGS) {
-        this.#sightings.push({ xmax: BigInt(claim.snapshotXmax), seq });
+        this.#sightings.push({ nextXid: BigInt(claim.nextXid), seq });
       }
     }
     if (!fresh || BigInt(claim.start) > this.#floor) return;
     let reach = this.#floor;
-    // Sightings are in seq order and, being taken one after another, in xmax order too.
+    // Sightings are in seq order and, being taken one after another, in next-xid order too.
     for (const s of this.#sightings) {
-      if (s.xmax > xmin) break;
+      if (s.nextXid > xmin) break;
       if (s.seq > reach) reach = s.seq;
     }
     // A full claim did not look past its last row.

@@ -23,11 +23,13 @@ export interface ClaimedRow {
 
 // A row is claimable when no earlier row of its aggregate is still waiting: failed, backing off,
 // or behind the cursor (held back or in flight). Earlier rows that are claimable themselves come
-// first in seq order, in the same batch. The snapshot's bounds come back even when no row does
-// (one row of nulls), for the relay's claim floor.
+// first in seq order, in the same batch. The snapshot's xmin and the next xid come back even when
+// no row does (one row of nulls), for the relay's claim floor. The next xid is read through age(),
+// which measures from it without assigning one to this read-only transaction.
 const CLAIM = `
 with snap as (select pg_current_snapshot() as s)
-select c.*, pg_snapshot_xmin(snap.s)::text as snapshot_xmin, pg_snapshot_xmax(snap.s)::text as snapshot_xmax
+select c.*, pg_snapshot_xmin(snap.s)::text as snapshot_xmin,
+       (pg_snapshot_xmax(snap.s)::text::bigint + age(xid(pg_snapshot_xmax(snap.s))))::text as next_xid
 from snap left join lateral (
   select o.id, o.seq, o.aggregate_type, o.aggregate_id, o.type, o.source, o.dataschema, o.nats_subject,
          o.headers, o.data::text as data, o.attempts, o.created_at
@@ -48,7 +50,8 @@ order by c.seq`;
 export interface Claim {
   rows: ClaimedRow[];
   snapshotXmin: string;
-  snapshotXmax: string;
+  /** The next xid to be assigned, read after the snapshot. */
+  nextXid: string;
 }
 
 /** Pending rows of `partitions` after `afterSeq`: the relay's cursor past rows still in flight. */
@@ -58,7 +61,7 @@ export async function claimBatch(
   limit: number,
   afterSeq = '0',
 ): Promise<Claim> {
-  const { rows } = await db.query<ClaimedRow & { snapshot_xmin: string; snapshot_xmax: string }>({
+  const { rows } = await db.query<ClaimedRow & { snapshot_xmin: string; next_xid: string }>({
     name: 'jetbox_claim',
     text: CLAIM,
     values: [partitions, limit, afterSeq],
@@ -67,7 +70,7 @@ export async function claimBatch(
   const claim: Claim = {
     rows: first?.id === null ? [] : rows,
     snapshotXmin: first?.snapshot_xmin ?? '0',
-    snapshotXmax: first?.snapshot_xmax ?? '0',
+    nextXid: first?.next_xid ?? '0',
   };
   // NUL never occurs in PostgreSQL text, so the key cannot be ambiguous.
   for (const row of claim.rows) row.key = `${row.aggregate_type}\u0000${row.aggregate_id}`;
