@@ -4,6 +4,8 @@
  */
 import { EntitySchema, MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import { v7 as uuidv7 } from 'uuid';
+import type pg from 'pg';
+import { partitionOf } from '../src/jetstream/subjects.js';
 import { AggregateRoot } from '../src/outbox/AggregateRoot.js';
 import { createOutbox, type Outbox } from '../src/outbox/createOutbox.js';
 import { jetboxOrmOptions } from '../src/orm/jetboxOrmOptions.js';
@@ -55,14 +57,20 @@ export async function initBenchProducers(options: {
   return { orm, outbox };
 }
 
+/** A steady schedule: `total` commits from `producers` concurrent writers at `rate` per second. */
+export interface RatePlan {
+  rate: number;
+  total: number;
+  producers: number;
+}
+
 /**
- * `total` units of work (a pairing and its `match.created` event, one flush each) from
- * `producers` concurrent writers on a schedule of `rate` per second. Calls `onCommit` with the
- * aggregate id after each flush; resolves with how far behind the schedule it finished (ms).
+ * Runs `commitOne` on the plan's schedule; each call commits one event and returns its aggregate
+ * id, passed on to `onCommit`. Resolves with how far behind the schedule it finished (ms).
  */
-export async function produceAtRate(
-  { orm, outbox }: BenchProducers,
-  plan: { rate: number; total: number; producers: number },
+async function onSchedule(
+  plan: RatePlan,
+  commitOne: () => Promise<string>,
   onCommit: (aggregateId: string) => void,
 ): Promise<number> {
   const start = performance.now();
@@ -71,19 +79,68 @@ export async function produceAtRate(
       for (let i = w; i < plan.total; i += plan.producers) {
         const wait = start + (i * 1000) / plan.rate - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const em = orm.em.fork();
-        const p = new Pairing();
-        em.persist(p);
-        outbox.add(em, {
-          type: 'com.jetbox.match.created',
-          aggregateType: 'match',
-          aggregateId: p.id,
-          data: { matchId: p.id, userIds: [uuidv7(), uuidv7()], region: 'eu-west' },
-        });
-        await em.flush();
-        onCommit(p.id);
+        onCommit(await commitOne());
       }
     }),
   );
   return performance.now() - start - (plan.total * 1000) / plan.rate;
+}
+
+/** Units of work through MikroORM: a pairing and its `match.created` event, one flush each. */
+export function produceAtRate(
+  { orm, outbox }: BenchProducers,
+  plan: RatePlan,
+  onCommit: (aggregateId: string) => void,
+): Promise<number> {
+  return onSchedule(
+    plan,
+    async () => {
+      const em = orm.em.fork();
+      const p = new Pairing();
+      em.persist(p);
+      outbox.add(em, {
+        type: 'com.jetbox.match.created',
+        aggregateType: 'match',
+        aggregateId: p.id,
+        data: { matchId: p.id, userIds: [uuidv7(), uuidv7()], region: 'eu-west' },
+      });
+      await em.flush();
+      return p.id;
+    },
+    onCommit,
+  );
+}
+
+/**
+ * Outbox rows committed by plain SQL, one insert (one transaction, one NOTIFY) per event: the
+ * producer for benches that measure what happens after the commit, at a fraction of an ORM
+ * unit of work's CPU.
+ */
+export function produceRowsAtRate(
+  pool: pg.Pool,
+  target: { subjectPrefix: string; partitions: number },
+  plan: RatePlan,
+  onCommit: (aggregateId: string) => void,
+): Promise<number> {
+  return onSchedule(
+    plan,
+    async () => {
+      const id = uuidv7();
+      const partition = partitionOf(id, target.partitions);
+      await pool.query({
+        name: 'bench_outbox_insert',
+        text: `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
+               values ($1::uuid, 'match', $1::text, $2, 'com.jetbox.match.created', '/bench',
+                       'urn:jetbox:schema:com.jetbox.match.created:v1', $3, $4)`,
+        values: [
+          id,
+          partition,
+          `${target.subjectPrefix}.match.created.${partition}`,
+          JSON.stringify({ matchId: id, userIds: [uuidv7(), uuidv7()], region: 'eu-west' }),
+        ],
+      });
+      return id;
+    },
+    onCommit,
+  );
 }

@@ -6,11 +6,14 @@
  *             events (events/s)
  *   ceilings  raw consume + ack of the same messages without PostgreSQL; raw single-row insert
  *             transactions over the same number of connections
- *   e2e       events committed through MikroORM flushes (business row + outbox row) at a steady
- *             1,000/s for BENCH_LATENCY_SECONDS (10) by a producer process with its in-process
- *             relay (`consumerBenchProducer.ts`), as a service would, and handled by the
- *             consumer in this process: commit of the outbox row → commit of the handler's
- *             transaction
+ *   e2e       events committed at a steady 1,000/s for BENCH_LATENCY_SECONDS (10) by a producer
+ *             process with its in-process relay (`consumerBenchProducer.ts`), as a service
+ *             would, and handled by the consumer in this process: commit of the outbox row →
+ *             commit of the handler's transaction. BENCH_E2E_PRODUCER=sql (default) commits one
+ *             outbox insert per transaction; =orm commits MikroORM flushes of a business row and
+ *             its event, whose CPU (≈ 0.75 ms per event with the relay) saturates the 2-core
+ *             machine at 1,000/s beside the consumer, PostgreSQL and nats-server, so the figure
+ *             then measures the run queue; bench:relay measures that producer path.
  * Prints a table, then one JSON line.
  */
 import { BENCH_PAIRING_DDL } from './benchProducers.js';
@@ -34,6 +37,7 @@ import {
   uniqueStreamName,
 } from '../src/testing/index.js';
 import type { ProducerReport } from './consumerBenchProducer.js';
+import { backendPids, CpuMeter, listenerPid } from './processCpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
@@ -43,6 +47,10 @@ const KEYS = 1000;
 const RATE = 1000;
 const PARTITIONS = 16;
 const PRODUCERS = 8;
+const E2E_PRODUCER = process.env.BENCH_E2E_PRODUCER ?? 'sql';
+if (E2E_PRODUCER !== 'sql' && E2E_PRODUCER !== 'orm') {
+  throw new Error(`BENCH_E2E_PRODUCER must be sql or orm, not ${E2E_PRODUCER}`);
+}
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -120,6 +128,7 @@ try {
         RATE: String(RATE),
         SECONDS: String(LATENCY_SECONDS),
         PRODUCERS: String(PRODUCERS),
+        PRODUCER: E2E_PRODUCER,
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
@@ -244,7 +253,24 @@ try {
   });
   const total = RATE * LATENCY_SECONDS;
   let behindMs = NaN;
-  await new Promise<void>((resolve) => {
+  // CPU per event of each party: what a steady 1,000/s costs the 2-core machine.
+  const natsPid = listenerPid(Number(new URL(testNatsUrl()).port || 4222));
+  const cpu = {
+    producer: new CpuMeter(),
+    consumer: new CpuMeter(),
+    nats: new CpuMeter(),
+    postgres: new CpuMeter(),
+  };
+  const cpuPids = async () => ({
+    producer: [producer!.pid!],
+    consumer: [process.pid],
+    nats: natsPid ? [natsPid] : [],
+    postgres: await backendPids(pool),
+  });
+  const pidsBefore = await cpuPids();
+  for (const k of Object.keys(cpu) as (keyof typeof cpu)[]) cpu[k].start(pidsBefore[k]);
+  await new Promise<void>((resolve, reject) => {
+    producer!.once('exit', (code) => reject(new Error(`the producer process exited (${code})`)));
     listeners.add((report) => {
       if ('commits' in report) for (const [id, at] of report.commits) committedAt.set(id, at);
       if ('done' in report) {
@@ -255,6 +281,13 @@ try {
     producer!.send({ go: true });
   });
   await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
+  const pidsAfter = await cpuPids();
+  const e2eCpuUs = Object.fromEntries(
+    (Object.keys(cpu) as (keyof typeof cpu)[]).map((k) => [
+      k,
+      Math.round((cpu[k].stop(pidsAfter[k]) * 1000) / total),
+    ]),
+  );
   await consumer.stop();
   sub.unsubscribe();
   const since = (times: Map<string, number>) =>
@@ -277,6 +310,7 @@ try {
     ratio: Number((consumeEps / ceiling).toFixed(3)),
     e2e_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
     e2e_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    e2e_producer: E2E_PRODUCER,
   };
   rows.push(
     ['raw consume + ack (no PostgreSQL)', `${Math.round(rawConsumeEps)} events/s`],
@@ -288,7 +322,10 @@ try {
     ['ratio to ceiling', String(result.ratio)],
     ['mean events per transaction', meanBatch.toFixed(1)],
     ['mean transaction (inbox + handlers) time', `${meanTxMs.toFixed(2)} ms`],
-    [`e2e at ${RATE}/s (outbox commit → handler commit, via relay) p50`, `${result.e2e_p50_ms} ms`],
+    [
+      `e2e at ${RATE}/s, ${E2E_PRODUCER} producer (outbox commit → handler commit, via relay) p50`,
+      `${result.e2e_p50_ms} ms`,
+    ],
     ['e2e p99', `${result.e2e_p99_ms} ms`],
     ['e2e max', `${(latencies.at(-1) ?? NaN).toFixed(2)} ms`],
     [
@@ -301,6 +338,10 @@ try {
     ],
     ['e2e mean events per transaction', (batched / Math.max(1, processed)).toFixed(1)],
     ['e2e samples', `${latencies.length}/${total}`],
+    [
+      'e2e CPU µs per event: producer process (MikroORM + relay), consumer, nats-server, PostgreSQL',
+      `${e2eCpuUs.producer} / ${e2eCpuUs.consumer} / ${e2eCpuUs.nats} / ${e2eCpuUs.postgres}`,
+    ],
     ['producers behind schedule at the end', `${Math.round(behindMs)} ms`],
   );
   const width = Math.max(...rows.map((r) => r[0].length));

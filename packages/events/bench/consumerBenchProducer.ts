@@ -1,12 +1,15 @@
 /**
  * The producer side of `npm run bench:consumer`, in its own process as in production (a service
  * with its in-process relay; the consumer is another service). Starts the relay at once (it
- * publishes whatever the outbox holds), then on `{ go: true }` commits events through MikroORM
- * flushes at a steady rate and reports each commit's wall-clock time to the parent.
- * Environment: DATABASE_URL, NATS_URL, STREAM, PREFIX, PARTITIONS, RATE, SECONDS, PRODUCERS.
+ * publishes whatever the outbox holds), then on `{ go: true }` commits events at a steady rate
+ * and reports each commit's wall-clock time to the parent: one outbox insert per transaction
+ * (PRODUCER=sql, woken by NOTIFY), or MikroORM flushes of a business row and its event
+ * (PRODUCER=orm, woken in-process).
+ * Environment: DATABASE_URL, NATS_URL, STREAM, PREFIX, PARTITIONS, RATE, SECONDS, PRODUCERS, PRODUCER.
  */
 import { connect } from '@nats-io/transport-node';
-import { initBenchProducers, produceAtRate } from './benchProducers.js';
+import pg from 'pg';
+import { initBenchProducers, produceAtRate, produceRowsAtRate } from './benchProducers.js';
 import { createRelay } from '../src/relay/createRelay.js';
 
 /** Messages to the parent. */
@@ -25,6 +28,7 @@ const rate = Number(env('RATE'));
 const total = rate * Number(env('SECONDS'));
 const producers = Number(env('PRODUCERS'));
 const partitions = Number(env('PARTITIONS'));
+const viaOrm = env('PRODUCER') === 'orm';
 const send = (report: ProducerReport) => process.send!(report);
 const now = () => performance.timeOrigin + performance.now();
 
@@ -35,6 +39,7 @@ const producersSetup = await initBenchProducers({
   pool: { min: producers, max: producers },
 });
 const { orm, outbox } = producersSetup;
+const sqlPool = new pg.Pool({ connectionString: env('DATABASE_URL'), max: producers });
 const nc = await connect({ servers: env('NATS_URL'), noAsyncTraces: true });
 const relay = createRelay({
   databaseUrl: env('DATABASE_URL'),
@@ -56,9 +61,16 @@ async function produce() {
     if (pending.length > 0) send({ commits: pending });
     pending = [];
   }, 100);
-  const behindMs = await produceAtRate(producersSetup, { rate, total, producers }, (id) =>
-    pending.push([id, now()]),
-  );
+  const plan = { rate, total, producers };
+  const onCommit = (id: string) => pending.push([id, now()]);
+  const behindMs = viaOrm
+    ? await produceAtRate(producersSetup, plan, onCommit)
+    : await produceRowsAtRate(
+        sqlPool,
+        { subjectPrefix: env('PREFIX'), partitions },
+        plan,
+        onCommit,
+      );
   clearInterval(flushReports);
   send({ commits: pending });
   send({ done: true, behindMs });
@@ -68,5 +80,6 @@ async function close() {
   await relay.stop();
   await nc.close();
   await orm.close(true);
+  await sqlPool.end();
   process.disconnect();
 }
