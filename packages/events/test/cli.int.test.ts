@@ -51,7 +51,7 @@ describe('jetbox CLI', function () {
     const first = await jetbox('migrate', '--json');
     expect(first.code, first.stderr).to.equal(0);
     expect(JSON.parse(first.stdout)).to.deep.equal({
-      applied: ['Migration20261121000000JetboxTables'],
+      applied: ['Migration20261121000000JetboxTables', 'Migration20261121120000OutboxSeqAfterXid'],
     });
     expect((await jetbox('migrate')).stdout.trim()).to.equal('up to date');
   });

@@ -37,7 +37,7 @@ describe('match-service: /readyz reports what is missing', () => {
   it('is 503 while migrations are pending, 200 once applied, 503 when NATS is gone', async () => {
     expect(await readyz()).to.deep.equal({
       status: 503,
-      body: { ready: false, checks: { postgres: 'ok', nats: 'ok', migrations: '2 pending' } },
+      body: { ready: false, checks: { postgres: 'ok', nats: 'ok', migrations: '3 pending' } },
     });
     await orm.getMigrator().up();
     expect((await readyz()).status).to.equal(200);
