@@ -6,7 +6,8 @@
  *             events (events/s)
  *   ceilings  raw consume + ack of the same messages without PostgreSQL; raw single-row insert
  *             transactions over the same number of connections
- *   e2e       events committed at a steady 1,000/s for BENCH_LATENCY_SECONDS (10) by a producer
+ *   e2e       events committed at a steady 1,000/s for BENCH_LATENCY_SECONDS (10), after
+ *             BENCH_WARMUP_SECONDS (3) at the same rate, by a producer
  *             process with its in-process relay (`consumerBenchProducer.ts`), as a service
  *             would, and handled by the consumer in this process: commit of the outbox row →
  *             commit of the handler's transaction. BENCH_E2E_PRODUCER=sql (default) commits one
@@ -19,6 +20,7 @@
 import { BENCH_PAIRING_DDL } from './benchProducers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -41,6 +43,8 @@ import { backendPids, CpuMeter, listenerPid } from './processCpu.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
+// The e2e rate runs this long before the measured seconds (cold JIT paths and connections).
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? DEFAULT_BATCH_SIZE);
 const KEYS = 1000;
@@ -126,7 +130,7 @@ try {
         PREFIX: prefix,
         PARTITIONS: String(PARTITIONS),
         RATE: String(RATE),
-        SECONDS: String(LATENCY_SECONDS),
+        SECONDS: String(WARMUP_SECONDS + LATENCY_SECONDS),
         PRODUCERS: String(PRODUCERS),
         PRODUCER: E2E_PRODUCER,
       },
@@ -251,7 +255,7 @@ try {
       if (key) storedAt.set(key, now());
     },
   });
-  const total = RATE * LATENCY_SECONDS;
+  const total = RATE * (WARMUP_SECONDS + LATENCY_SECONDS);
   let behindMs = NaN;
   // CPU per event of each party: what a steady 1,000/s costs the 2-core machine.
   const natsPid = listenerPid(Number(new URL(testNatsUrl()).port || 4222));
@@ -290,15 +294,26 @@ try {
   );
   await consumer.stop();
   sub.unsubscribe();
+  const measuredFrom = Math.min(...committedAt.values()) + WARMUP_SECONDS * 1000;
+  const measured = [...committedAt].filter(([, at]) => at >= measuredFrom);
   const since = (times: Map<string, number>) =>
-    [...committedAt]
+    measured
       .map(([aggregate, at]) => (times.get(aggregate) ?? NaN) - at)
       .filter((x) => Number.isFinite(x))
       .sort((a, b) => a - b);
   const latencies = since(handledAt);
+  // e.g. BENCH_LATENCY_DUMP=/tmp/e2e.json: each event's commit time, e2e and consumer latency
+  if (process.env.BENCH_LATENCY_DUMP) {
+    const dump = measured.map(([aggregate, at]) => [
+      at,
+      (handledAt.get(aggregate) ?? NaN) - at,
+      (handledAt.get(aggregate) ?? NaN) - (storedAt.get(aggregate) ?? NaN),
+    ]);
+    await writeFile(process.env.BENCH_LATENCY_DUMP, JSON.stringify(dump));
+  }
   const relayShare = since(storedAt);
-  const consumerShare = [...storedAt]
-    .map(([aggregate, at]) => (handledAt.get(aggregate) ?? NaN) - at)
+  const consumerShare = measured
+    .map(([aggregate]) => (handledAt.get(aggregate) ?? NaN) - (storedAt.get(aggregate) ?? NaN))
     .filter((x) => Number.isFinite(x))
     .sort((a, b) => a - b);
 
@@ -337,9 +352,9 @@ try {
       `${percentile(consumerShare, 50).toFixed(2)} / ${percentile(consumerShare, 99).toFixed(2)} ms`,
     ],
     ['e2e mean events per transaction', (batched / Math.max(1, processed)).toFixed(1)],
-    ['e2e samples', `${latencies.length}/${total}`],
+    ['e2e samples (after the warm-up)', `${latencies.length}/${measured.length}`],
     [
-      'e2e CPU µs per event: producer process (MikroORM + relay), consumer, nats-server, PostgreSQL',
+      'e2e CPU µs per event: producer process (producers + relay), consumer, nats-server, PostgreSQL',
       `${e2eCpuUs.producer} / ${e2eCpuUs.consumer} / ${e2eCpuUs.nats} / ${e2eCpuUs.postgres}`,
     ],
     ['producers behind schedule at the end', `${Math.round(behindMs)} ms`],
