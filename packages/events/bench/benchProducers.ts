@@ -111,6 +111,42 @@ export function produceAtRate(
   );
 }
 
+/** Where bench outbox rows go: `<subjectPrefix>.match.created.<partition>`, as the outbox routes them. */
+export interface OutboxTarget {
+  subjectPrefix: string;
+  partitions: number;
+}
+
+/**
+ * Inserts `match.created` outbox rows exactly as the outbox writes them, in one statement (seq in
+ * array order); one transaction and one NOTIFY.
+ */
+export async function insertOutboxRows(
+  db: Pick<pg.Pool, 'query'>,
+  target: OutboxTarget,
+  rows: { id: string; aggregateId: string; data: string }[],
+): Promise<void> {
+  await db.query({
+    name: 'bench_outbox_insert',
+    text: `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
+           select v.id, 'match', v.agg, v.p, 'com.jetbox.match.created', '/bench',
+                  'urn:jetbox:schema:com.jetbox.match.created:v1', $5 || '.match.created.' || v.p, v.data::jsonb
+           from unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) with ordinality v(id, agg, p, data, n)
+           order by v.n`,
+    values: [
+      rows.map((r) => r.id),
+      rows.map((r) => r.aggregateId),
+      rows.map((r) => partitionOf(r.aggregateId, target.partitions)),
+      rows.map((r) => r.data),
+      target.subjectPrefix,
+    ],
+  });
+}
+
+/** `match.created` data for an aggregate, as the benches' handlers read it. */
+export const matchCreatedData = (matchId: string) =>
+  JSON.stringify({ matchId, userIds: [uuidv7(), uuidv7()], region: 'eu-west' });
+
 /**
  * Outbox rows committed by plain SQL, one insert (one transaction, one NOTIFY) per event: the
  * producer for benches that measure what happens after the commit, at a fraction of an ORM
@@ -118,7 +154,7 @@ export function produceAtRate(
  */
 export function produceRowsAtRate(
   pool: pg.Pool,
-  target: { subjectPrefix: string; partitions: number },
+  target: OutboxTarget,
   plan: RatePlan,
   onCommit: (aggregateId: string) => void,
 ): Promise<number> {
@@ -126,19 +162,7 @@ export function produceRowsAtRate(
     plan,
     async () => {
       const id = uuidv7();
-      const partition = partitionOf(id, target.partitions);
-      await pool.query({
-        name: 'bench_outbox_insert',
-        text: `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
-               values ($1::uuid, 'match', $1::text, $2, 'com.jetbox.match.created', '/bench',
-                       'urn:jetbox:schema:com.jetbox.match.created:v1', $3, $4)`,
-        values: [
-          id,
-          partition,
-          `${target.subjectPrefix}.match.created.${partition}`,
-          JSON.stringify({ matchId: id, userIds: [uuidv7(), uuidv7()], region: 'eu-west' }),
-        ],
-      });
+      await insertOutboxRows(pool, target, [{ id, aggregateId: id, data: matchCreatedData(id) }]);
       return id;
     },
     onCommit,

@@ -17,7 +17,7 @@
  *             then measures the run queue; bench:relay measures that producer path.
  * Prints a table, then one JSON line.
  */
-import { BENCH_PAIRING_DDL } from './benchProducers.js';
+import { BENCH_PAIRING_DDL, insertOutboxRows, matchCreatedData } from './benchProducers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFile } from 'node:fs/promises';
@@ -28,7 +28,6 @@ import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { createConsumer } from '../src/consumer/createConsumer.js';
 import { DEFAULT_BATCH_SIZE } from '../src/consumer/consumerOptions.js';
-import { partitionOf } from '../src/jetstream/subjects.js';
 import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
 import {
   connectTestNats,
@@ -40,6 +39,7 @@ import {
 } from '../src/testing/index.js';
 import type { ProducerReport } from './consumerBenchProducer.js';
 import { backendPids, CpuMeter, listenerPid } from './processCpu.js';
+import { storedTimes } from './storedTimes.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
@@ -98,24 +98,11 @@ try {
   // Outbox rows as the outbox writes them, 50 events per key; the producer's relay publishes them.
   const keys = Array.from({ length: KEYS }, () => uuidv7());
   for (let start = 0; start < EVENTS; start += 10_000) {
-    const ids: string[] = [];
-    const aggs: string[] = [];
-    const parts: number[] = [];
-    const data: string[] = [];
-    for (let i = start; i < Math.min(EVENTS, start + 10_000); i++) {
-      const key = keys[i % KEYS]!;
-      ids.push(uuidv7());
-      aggs.push(key);
-      parts.push(partitionOf(key, PARTITIONS));
-      data.push(JSON.stringify({ matchId: key, userIds: [uuidv7(), uuidv7()], region: 'eu' }));
-    }
-    await pool.query(
-      `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
-       select v.id, 'match', v.agg, v.p, 'com.jetbox.match.created', '/bench', 'urn:jetbox:schema:com.jetbox.match.created:v1',
-              $5 || '.match.created.' || v.p, v.data::jsonb
-       from unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) with ordinality v(id, agg, p, data, n) order by v.n`,
-      [ids, aggs, parts, data, prefix],
-    );
+    const rows = Array.from({ length: Math.min(10_000, EVENTS - start) }, (_, n) => {
+      const aggregateId = keys[(start + n) % KEYS]!;
+      return { id: uuidv7(), aggregateId, data: matchCreatedData(aggregateId) };
+    });
+    await insertOutboxRows(pool, { subjectPrefix: prefix, partitions: PARTITIONS }, rows);
   }
   let t = performance.now();
   producer = spawn(
@@ -246,15 +233,8 @@ try {
   measuring = true;
   processed = 0;
   batched = 0;
-  // The relay's share: arrival on a core subscription to the stream's subjects (JetStream
-  // delivers it there once stored).
-  const storedAt = new Map<string, number>();
-  const sub = nc.subscribe(`${prefix}.>`, {
-    callback: (_err, msg) => {
-      const key = msg.headers?.get('ce-partitionkey');
-      if (key) storedAt.set(key, now());
-    },
-  });
+  // The relay's share ends when JetStream stored the message (read after the phase).
+  const firstE2eSeq = (await jsm.streams.info(stream)).state.last_seq + 1;
   const total = RATE * (WARMUP_SECONDS + LATENCY_SECONDS);
   let behindMs = NaN;
   // CPU per event of each party: what a steady 1,000/s costs the 2-core machine.
@@ -293,7 +273,7 @@ try {
     ]),
   );
   await consumer.stop();
-  sub.unsubscribe();
+  const storedAt = await storedTimes(nc, stream, firstE2eSeq);
   const measuredFrom = Math.min(...committedAt.values()) + WARMUP_SECONDS * 1000;
   const measured = [...committedAt].filter(([, at]) => at >= measuredFrom);
   const since = (times: Map<string, number>) =>

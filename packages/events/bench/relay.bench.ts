@@ -7,9 +7,9 @@
  *            (message stored and delivered)
  * Prints a table, then one JSON line.
  */
-import { BENCH_PAIRING_DDL } from './benchProducers.js';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { BENCH_PAIRING_DDL, insertOutboxRows, matchCreatedData } from './benchProducers.js';
+import { storedTimes } from './storedTimes.js';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import { Worker } from 'node:worker_threads';
 import { writeFile } from 'node:fs/promises';
@@ -23,7 +23,6 @@ import { createPubAckPublisher } from '../src/relay/createPubAckPublisher.js';
 import { encodeOutboxRow } from '../src/relay/encodeOutboxRow.js';
 import type { ClaimedRow } from '../src/relay/outboxSql.js';
 import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
-import { partitionOf } from '../src/jetstream/subjects.js';
 import {
   connectTestNats,
   createTestDatabase,
@@ -52,32 +51,6 @@ interface PhaseCpu {
   node: number;
   nats: number;
   postgres: number;
-}
-
-/**
- * When JetStream stored each message from `fromSeq` on (its own timestamp, taken as it stores the
- * message, just before the PubAck), by partition key. Read after the phase, so that measuring
- * adds no work while it runs; the server's clock is this machine's.
- */
-async function storedTimes(
-  nc: NatsConnection,
-  stream: string,
-  fromSeq: number,
-): Promise<Map<string, number>> {
-  const lastSeq = (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
-  const times = new Map<string, number>();
-  if (lastSeq < fromSeq) return times;
-  const consumer = await jetstream(nc).consumers.get(stream, { opt_start_seq: fromSeq });
-  const messages = await consumer.consume({ max_messages: 1000 });
-  const deadline = setTimeout(() => messages.stop(), 60_000);
-  for await (const m of messages) {
-    const key = m.headers?.get('ce-partitionkey');
-    if (key) times.set(key, Number(m.info.timestampNanos) / 1e6);
-    if (m.seq >= lastSeq) break;
-  }
-  clearTimeout(deadline);
-  messages.stop();
-  return times;
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -129,32 +102,14 @@ async function main() {
     });
 
     // Rows exactly as the outbox writes them, one aggregate per event (the common case).
-    const insert = async (n: number) => {
-      for (let start = 0; start < n; start += 10_000) {
-        const ids: string[] = [],
-          aggs: string[] = [],
-          parts: number[] = [],
-          data: string[] = [];
-        for (let i = start; i < Math.min(n, start + 10_000); i++) {
-          const a = uuidv7();
-          ids.push(uuidv7());
-          aggs.push(a);
-          parts.push(partitionOf(a, PARTITIONS));
-          data.push(
-            JSON.stringify({ matchId: a, userIds: [uuidv7(), uuidv7()], region: 'eu-west' }),
-          );
-        }
-        await pool.query(
-          `insert into jetbox_outbox (id, aggregate_type, aggregate_id, partition, type, source, dataschema, nats_subject, data)
-           select v.id, 'match', v.agg, v.p, 'com.jetbox.match.created', '/bench', 'urn:jetbox:schema:com.jetbox.match.created:v1',
-                  $5 || '.match.created.' || v.p, v.data::jsonb
-           from unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) with ordinality v(id, agg, p, data, n) order by v.n`,
-          [ids, aggs, parts, data, prefix],
-        );
-      }
-      await pool.query('vacuum analyze jetbox_outbox');
-    };
-    await insert(DRAIN_EVENTS);
+    for (let start = 0; start < DRAIN_EVENTS; start += 10_000) {
+      const rows = Array.from({ length: Math.min(10_000, DRAIN_EVENTS - start) }, () => {
+        const aggregateId = uuidv7();
+        return { id: uuidv7(), aggregateId, data: matchCreatedData(aggregateId) };
+      });
+      await insertOutboxRows(pool, { subjectPrefix: prefix, partitions: PARTITIONS }, rows);
+    }
+    await pool.query('vacuum analyze jetbox_outbox');
 
     // 1. drain, by `jetbox relay` as its own process so its peak RSS is the relay's alone
     const spawnRelay = () => {
