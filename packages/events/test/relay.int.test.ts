@@ -222,6 +222,18 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     expect((await fx.readStream()).map((m) => m.id)).to.deep.equal(ids);
   });
 
+  it('drains a backlog of many events per aggregate without waiting for the poll between rounds', async () => {
+    // 40 rounds of one event per aggregate: each round's rows become claimable only once the
+    // round before is marked, often while a claim runs (whose snapshot still shows them held).
+    const inserted = await fx.insertEvents(4000, 100);
+    const r = relay({ pollIntervalMs: 60_000, outbox: undefined, batchSize: 100 });
+    await r.start();
+    await waitFor('4000 rows marked', () => fx.allPublished(), 30_000);
+    const stream = await fx.readStream();
+    expect(stream).to.have.length(4000);
+    expect(byAggregate(stream)).to.deep.equal(byAggregate(inserted));
+  });
+
   it('publishes each row of a steady stream of commits once: no claim republishes a row marked while it ran', async () => {
     const r = relay({ outbox: undefined });
     await r.start();

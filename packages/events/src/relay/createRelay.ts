@@ -424,6 +424,9 @@ export function createRelay(options: RelayOptions): Relay {
           }
           const claimed = claim.rows;
           const full = claimed.length >= o.batchSize;
+          // A batch marked while the claim ran released its aggregates after the claim's snapshot:
+          // their next rows were not claimable then and are now, so the claim did not catch up.
+          const stale = settledDuringClaim.size > 0;
           // Later events of an aggregate in flight (not the in-flight rows themselves, which
           // stay pending until marked): they need a claim once that batch is marked.
           const held = claimed.find((r) => inFlight.has(r.key) && !inFlightIds.has(r.id));
@@ -460,8 +463,8 @@ export function createRelay(options: RelayOptions): Relay {
             cursor = restartPoint(); // reached the end: rescan held-back rows
             // Caught up from the restart point with nothing held back: another claim now could
             // only find rows whose commit will wake the relay anyway (1 claim per wake-up, not 3).
-            if (heldBack || !atRestart) continue;
-          } else if (inFlight.size > 0 || cursor !== restartPoint()) {
+            if (heldBack || !atRestart || stale) continue;
+          } else if (stale || inFlight.size > 0 || cursor !== restartPoint()) {
             await drainPipeline();
             cursor = restartPoint();
             continue;
