@@ -43,10 +43,7 @@ describe('ClaimFloor: where a claim after a wake-up starts', () => {
   it('does not pass the last row of a full claim, which did not look further', () => {
     const floor = new ClaimFloor();
     floor.observe(sighting({ lastSeq: '90', snapshotXmin: '5', nextXid: '9' }), false);
-    floor.observe(
-      sighting({ lastSeq: '50', full: true, snapshotXmin: '9', nextXid: '9' }),
-      true,
-    );
+    floor.observe(sighting({ lastSeq: '50', full: true, snapshotXmin: '9', nextXid: '9' }), true);
     expect(floor.value).to.equal('50');
     // The sighting of seq 90 is kept and used by the next fresh claim from 50.
     floor.observe(sighting({ start: '50', snapshotXmin: '9', nextXid: '9' }), true);
