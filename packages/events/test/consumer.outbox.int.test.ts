@@ -1,0 +1,88 @@
+import { expect } from 'chai';
+import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
+import { createOutbox } from '../src/outbox/createOutbox.js';
+import { jetboxOrmOptions } from '../src/orm/jetboxOrmOptions.js';
+import {
+  createConsumerHarness,
+  newMatch,
+  waitFor,
+  type ConsumerHarness,
+} from './consumerHarness.js';
+
+describe('consumer: events a handler records commit with its inbox row (PostgreSQL + NATS)', function () {
+  this.timeout(30_000);
+  let h: ConsumerHarness;
+  let orm: MikroORM;
+  const outbox = createOutbox({
+    source: '/consumer-test',
+    partitions: 4,
+    subjectPrefix: 'reacted',
+  });
+
+  before(async () => {
+    h = await createConsumerHarness();
+    // The application's ORM: jetbox's entities and the outbox's flush subscriber.
+    orm = await MikroORM.init(
+      defineConfig({
+        ...jetboxOrmOptions(),
+        clientUrl: h.db.url,
+        subscribers: [outbox.subscriber],
+      }),
+    );
+  });
+  afterEach(async () => h.assertStopped());
+  after(async () => {
+    await orm?.close();
+    await h?.close();
+  });
+
+  const outboxRows = (aggregateId: string) =>
+    h.sql<{ type: string }>('select type from jetbox_outbox where aggregate_id = ?', [aggregateId]);
+
+  it('records the reaction once, with the inbox row, and wakes the relay after the commit; a failed attempt records nothing', async () => {
+    const match = newMatch();
+    let attempts = 0;
+    // What a relay woken by the commit would find: the rows visible at each wake-up.
+    const seenAtWakeUp: Promise<number>[] = [];
+    const unsubscribe = outbox.onCommit(() => {
+      seenAtWakeUp.push(outboxRows(match.matchId).then((rows) => rows.length));
+    });
+    const consumer = h.consumer({
+      orm,
+      name: 'reactor',
+      subjects: `${h.prefix}.>`,
+      backoff: { initialMs: 50, maxMs: 50 },
+      handlers: {
+        'com.jetbox.match.created': async (data, ctx) => {
+          outbox.add(ctx.em, {
+            type: 'com.jetbox.match.cancelled',
+            aggregateType: 'match',
+            aggregateId: data.matchId,
+            data: { matchId: data.matchId, userIds: data.userIds, reason: { code: 'other' } },
+          });
+          await ctx.em.flush();
+          if (++attempts === 1) throw new Error('after recording: roll it all back');
+        },
+      },
+    });
+    try {
+      const processed: unknown[] = [];
+      consumer.events.on('consumer:processed', (e) => processed.push(e));
+      await consumer.start();
+      await h.publish('com.jetbox.match.created', match);
+      await waitFor('the event processed', () => processed.length === 1);
+      await consumer.stop();
+      expect(attempts).to.equal(2);
+      expect(await outboxRows(match.matchId)).to.deep.equal([
+        { type: 'com.jetbox.match.cancelled' },
+      ]);
+      const inbox = await h.sql<{ n: number }>(
+        "select count(*)::int as n from jetbox_inbox where consumer = 'reactor'",
+      );
+      expect(inbox[0]!.n).to.equal(1);
+      expect(await Promise.all(seenAtWakeUp)).to.deep.equal([1]);
+    } finally {
+      unsubscribe();
+    }
+  });
+});
