@@ -21,6 +21,7 @@ import { BENCH_PAIRING_DDL, insertOutboxRows, matchCreatedData } from './benchPr
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFile } from 'node:fs/promises';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import pg from 'pg';
@@ -251,6 +252,12 @@ try {
     nats: natsPid ? [natsPid] : [],
     postgres: await backendPids(pool),
   });
+  // The consumer process's GC pauses: each one holds up every event in flight.
+  const gcPauses: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const pidsBefore = await cpuPids();
   for (const k of Object.keys(cpu) as (keyof typeof cpu)[]) cpu[k].start(pidsBefore[k]);
   await new Promise<void>((resolve, reject) => {
@@ -266,6 +273,9 @@ try {
   });
   await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
   const pidsAfter = await cpuPids();
+  gcObserver.disconnect();
+  const e2eSeconds = total / RATE;
+  const gcMs = gcPauses.reduce((sum, d) => sum + d, 0);
   const e2eCpuUs = Object.fromEntries(
     (Object.keys(cpu) as (keyof typeof cpu)[]).map((k) => [
       k,
@@ -336,6 +346,10 @@ try {
     [
       'e2e CPU µs per event: producer process (producers + relay), consumer, nats-server, PostgreSQL',
       `${e2eCpuUs.producer} / ${e2eCpuUs.consumer} / ${e2eCpuUs.nats} / ${e2eCpuUs.postgres}`,
+    ],
+    [
+      'e2e consumer process GC: pauses, share of the time, longest',
+      `${gcPauses.length} / ${((gcMs / (e2eSeconds * 1000)) * 100).toFixed(1)}% / ${Math.max(0, ...gcPauses).toFixed(1)} ms`,
     ],
     ['producers behind schedule at the end', `${Math.round(behindMs)} ms`],
   );
