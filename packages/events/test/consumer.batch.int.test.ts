@@ -85,7 +85,10 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
 
   const effectIds = async () =>
     (
-      await h.sql<{ event_id: string }>('select event_id from effects where consumer = ?', [name])
+      await h.sql<{ event_id: string }>(
+        'select event_id from effects where consumer = ? order by id',
+        [name],
+      )
     ).map((r) => r.event_id);
 
   it('one failing handler rolls the batch back; every effect applies once, the failed one after its backoff', async () => {
@@ -121,6 +124,69 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
     expect(retrying[0]).to.include({ eventId: bad[0], attempt: 1, delayMs: 50 });
     expect(processed.find((p) => p.eventId === bad[0])?.batchSize).to.equal(1);
     expect((await effectIds()).sort()).to.deep.equal([...ids].sort());
+  });
+
+  it("handles a key's queued events together, in order, several per transaction", async () => {
+    const key = uuidv7();
+    const { consumer, calls, open } = gatedConsumer(() => false);
+    const processed: { batchSize: number }[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e));
+    await consumer.start();
+    const ids = [await h.publish('com.jetbox.match.created', newMatch(), { partition, key })];
+    await waitFor('first handler entered', () => calls.length === 1);
+    for (let i = 0; i < 29; i++) {
+      ids.push(await h.publish('com.jetbox.match.created', newMatch(), { partition, key }));
+    }
+    await allDelivered(consumer, 30);
+    open();
+    await waitFor('30 processed', () => processed.length === 30);
+    await consumer.stop();
+
+    expect(calls.map((c) => c.eventId)).to.deep.equal(ids);
+    expect(new Set(calls.slice(1).map((c) => c.tx)).size, 'one transaction').to.equal(1);
+    expect(processed.slice(1).map((p) => p.batchSize)).to.deep.equal(ids.slice(1).map(() => 29));
+    expect(await effectIds()).to.deep.equal(ids);
+  });
+
+  it("retries a key's failing event once the events before it are handled again, and keeps the key's order", async () => {
+    const key = uuidv7();
+    const bad: string[] = [];
+    const { consumer, calls, open } = gatedConsumer(
+      (id, ctx) => bad.includes(id) && ctx.delivery.attempt === 1,
+    );
+    const processed: { eventId?: string; batchSize: number }[] = [];
+    const retrying: { eventId?: string; attempt: number }[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e));
+    consumer.events.on('consumer:retrying', (e) => retrying.push(e));
+    await consumer.start();
+    const ids = [await h.publish('com.jetbox.match.created', newMatch(), { partition, key })];
+    await waitFor('first handler entered', () => calls.length === 1);
+    for (let i = 1; i < 20; i++) {
+      const id = uuidv7();
+      if (i === 10) bad.push(id);
+      ids.push(await h.publish('com.jetbox.match.created', newMatch(), { partition, key, id }));
+    }
+    await allDelivered(consumer, 20);
+    open();
+    await waitFor('20 processed', () => processed.length === 20);
+    await consumer.stop();
+
+    const callsOf = (id: string) => calls.filter((c) => c.eventId === id).length;
+    // 1–19 went together and 10 failed there; then 1 again alone, 2–9 together, and 10 alone:
+    // its failure there is its first attempt, retried after the backoff; then 11–19 together.
+    expect(calls.slice(1, 11).map((c) => c.eventId)).to.deep.equal(ids.slice(1, 11));
+    for (const id of ids.slice(1, 10)) expect(callsOf(id), id).to.equal(2);
+    expect(callsOf(bad[0]!)).to.equal(3);
+    for (const id of ids.slice(11)) expect(callsOf(id), id).to.equal(1);
+    expect(retrying.map((r) => [r.eventId, r.attempt])).to.deep.equal([[bad[0], 1]]);
+    const sizes = new Map(processed.map((p) => [p.eventId, p.batchSize]));
+    expect(ids.slice(1).map((id) => sizes.get(id))).to.deep.equal([
+      1,
+      ...ids.slice(2, 10).map(() => 8),
+      1,
+      ...ids.slice(11).map(() => 9),
+    ]);
+    expect(await effectIds()).to.deep.equal(ids);
   });
 
   it('skips events already in the inbox inside a batch and handles the rest in it', async () => {

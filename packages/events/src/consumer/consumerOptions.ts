@@ -72,10 +72,11 @@ export interface ConsumerOptions {
    */
   concurrency: number;
   /**
-   * Most events handled in one transaction: the heads of up to this many different keys share
-   * one inbox insert and one commit, which is what makes a consumer fast when handlers are short.
-   * If a handler fails, the transaction rolls back and the batch's events are handled one per
-   * transaction, the failed one after its backoff; its effects, and the others', apply once.
+   * Most events handled in one transaction: the oldest events of different keys, each followed
+   * by its key's next queued events (in order), share one inbox insert and one commit, which is
+   * what makes a consumer fast when handlers are short. If a handler fails, the transaction rolls
+   * back, each key's oldest event goes again alone, and the failed one after its backoff; its
+   * effects, and the others', apply once.
    * 1 gives every event its own transaction.
    * @defaultValue 50
    */

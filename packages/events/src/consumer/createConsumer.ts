@@ -70,9 +70,10 @@ interface Item extends BatchItem {
  * handler's writes and the inbox row `(consumer, event id)` commit in one transaction, and
  * the message is acknowledged after the commit.
  *
- * Ordering: messages are queued per partition key in arrival (stream) order, and only a key's
- * head is ever handled. Up to `concurrency` transactions run at once, each with the heads of up
- * to `batchSize` keys. A failing message is retried in-process, with backoff, while it keeps its
+ * Ordering: messages are queued per partition key in arrival (stream) order, and a key's
+ * messages are handled only from its head, in order. Up to `concurrency` transactions run at
+ * once, each with up to `batchSize` messages: the heads of different keys, each followed by the
+ * key's next queued messages. A failing message is retried in-process, with backoff, while it keeps its
  * key, so later events of that key wait for it; every message held gets `working()` heartbeats
  * so JetStream does not redeliver it meanwhile. After `maxDeliver` attempts, or at once for a
  * failure no retry can fix, it is dead-lettered and terminated.
@@ -206,9 +207,11 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
         Math.ceil(ready.size / (options.concurrency - busy)),
       );
       const batch: Item[] = [];
+      let keys = 0;
       for (const key of ready) {
-        const head = queues.get(key)?.[0];
-        if (head === undefined) {
+        const queue = queues.get(key);
+        const head = queue?.[0];
+        if (queue === undefined || head === undefined) {
           ready.delete(key);
           continue;
         }
@@ -224,7 +227,16 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
           continue;
         }
         batch.push(head);
-        if (head.solo || batch.length >= size) break;
+        keys++;
+        if (head.solo) break;
+        // The key's next events come along, in order: they would have to wait for the head
+        // anyway, and a backlog of one key then takes a transaction per batch, not per event.
+        for (let i = 1; i < queue.length && batch.length < options.batchSize; i++) {
+          const next = queue[i]!;
+          if (next.solo || next.ref.attempt > options.maxDeliver) break;
+          batch.push(next);
+        }
+        if (keys >= size || batch.length >= options.batchSize) break;
       }
       if (batch.length === 0) continue;
       busy++;
@@ -264,13 +276,18 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       return;
     }
     const culprit = outcome.culprit ?? (batch.length === 1 ? batch[0] : undefined);
+    // Only a key's head is retried with backoff. A culprit behind earlier events of its key in
+    // the batch is left queued, marked to go alone: those events go again first (without it),
+    // then it, as its key's head, where its failure counts.
+    const retried = culprit !== undefined && isHead(culprit) ? culprit : undefined;
+    if (culprit !== undefined && culprit !== retried) culprit.solo = true;
     for (const item of batch) {
-      if (item === culprit || !isHead(item)) continue;
+      if (item === retried || !isHead(item)) continue;
       // Its own attempt did not fail: again at once, alone.
       item.solo = true;
       markReady(item.prepared.key);
     }
-    if (culprit) track(retryLater(culprit, outcome.error));
+    if (retried) track(retryLater(retried, outcome.error));
   }
 
   /** The attempt failed: dead-letter it, or wait for its backoff and make its key ready again. */
