@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import type { Consumer } from '../src/consumer/createConsumer.js';
 import type { HandlerContext } from '../src/consumer/consumerOptions.js';
@@ -187,6 +188,110 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
       ...ids.slice(11).map(() => 9),
     ]);
     expect(await effectIds()).to.deep.equal(ids);
+  });
+
+  /**
+   * Holds `eventId`'s inbox row in an open transaction of the test's own: the consumer's batch
+   * with that event waits on it (a running transaction, with no handler time) until `release()`.
+   */
+  async function holdInboxRow(eventId: string) {
+    const client = new pg.Client({ connectionString: h.db.url });
+    await client.connect();
+    await client.query('begin');
+    await client.query('insert into jetbox_inbox (consumer, event_id) values ($1, $2)', [
+      name,
+      eventId,
+    ]);
+    return {
+      waiting: async () =>
+        (
+          await h.sql<{ n: number }>(
+            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+          )
+        )[0]!.n > 0,
+      release: async () => {
+        await client.query('rollback');
+        await client.end();
+      },
+    };
+  }
+
+  /** A consumer of 4 transactions whose handlers take `handlerMs` until `calls` reaches `warmUp`. */
+  function lingeringConsumer(warmUp: number, warmUpHandlerMs: number) {
+    const calls: Call[] = [];
+    const consumer = h.consumer({
+      name,
+      subjects: `${h.prefix}.*.*.${partition}`,
+      concurrency: 4,
+      // Longer than the test: an event that waits, waits for a running transaction to end.
+      lingerMs: 60_000,
+      handlers: {
+        'com.jetbox.match.created': async (_data, ctx) => {
+          calls.push({ eventId: ctx.event.id, tx: ctx.em.getTransactionContext() });
+          if (calls.length <= warmUp) await new Promise((r) => setTimeout(r, warmUpHandlerMs));
+        },
+      },
+    });
+    return { consumer, calls };
+  }
+
+  it('with handlers quicker than a transaction, events arriving while one runs wait for it and then share one', async () => {
+    const { consumer, calls } = lingeringConsumer(5, 0);
+    const processed: string[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId!));
+    await consumer.start();
+    for (let i = 0; i < 5; i++) {
+      await h.publish('com.jetbox.match.created', newMatch(), { partition });
+      await waitFor('handled', () => processed.length === i + 1);
+    }
+    const held = uuidv7();
+    const hold = await holdInboxRow(held);
+    try {
+      await h.publish('com.jetbox.match.created', newMatch(), { partition, id: held });
+      await waitFor('its transaction waiting on the inbox row', hold.waiting);
+      const later: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        later.push(await h.publish('com.jetbox.match.created', newMatch(), { partition }));
+      }
+      await allDelivered(consumer, 6);
+      expect(calls.length, 'no later event started beside the waiting transaction').to.equal(5);
+      await hold.release();
+      await waitFor('all handled', () => processed.length === 11);
+      await consumer.stop();
+      expect(calls.slice(5).map((c) => c.eventId)).to.deep.equal([held, ...later]);
+      expect(new Set(calls.slice(6).map((c) => c.tx)).size, 'one transaction').to.equal(1);
+    } finally {
+      await hold.release().catch(() => undefined);
+    }
+  });
+
+  it('with handlers slower than a transaction, events start at once beside a running one', async () => {
+    const { consumer, calls } = lingeringConsumer(5, 100);
+    const processed: string[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId!));
+    await consumer.start();
+    for (let i = 0; i < 5; i++) {
+      await h.publish('com.jetbox.match.created', newMatch(), { partition });
+    }
+    await waitFor('5 handled', () => processed.length === 5);
+    const held = uuidv7();
+    const hold = await holdInboxRow(held);
+    try {
+      await h.publish('com.jetbox.match.created', newMatch(), { partition, id: held });
+      await waitFor('its transaction waiting on the inbox row', hold.waiting);
+      const later: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        later.push(await h.publish('com.jetbox.match.created', newMatch(), { partition }));
+      }
+      await waitFor('the later events handled while the first waits', () => processed.length === 8);
+      expect(calls.slice(5).map((c) => c.eventId)).to.have.members(later);
+      expect(new Set(calls.slice(5).map((c) => c.tx)).size, 'own transactions').to.equal(3);
+      await hold.release();
+      await waitFor('all handled', () => processed.length === 9);
+      await consumer.stop();
+    } finally {
+      await hold.release().catch(() => undefined);
+    }
   });
 
   it('skips events already in the inbox inside a batch and handles the rest in it', async () => {

@@ -4,6 +4,7 @@ import { backoffDelay, DEFAULT_BACKOFF } from '../src/consumer/backoffDelay.js';
 import {
   DEFAULT_ACK_WAIT_MS,
   DEFAULT_BATCH_SIZE,
+  DEFAULT_LINGER_MS,
   DEFAULT_MAX_DELIVER,
   resolveConsumerOptions,
   type ConsumerOptionsInput,
@@ -28,6 +29,7 @@ describe('consumer options, backoff and dead-letter headers', () => {
     expect(o).to.include({
       concurrency: 1,
       batchSize: DEFAULT_BATCH_SIZE,
+      lingerMs: DEFAULT_LINGER_MS,
       maxDeliver: DEFAULT_MAX_DELIVER,
       ackWaitMs: DEFAULT_ACK_WAIT_MS,
       deadLetterSubjectPrefix: 'dlq',
@@ -50,6 +52,7 @@ describe('consumer options, backoff and dead-letter headers', () => {
     ['handlers.com.jetbox.match.created', { handlers: { 'com.jetbox.match.created': 1 } }],
     ['pullExpiresMs', { pullExpiresMs: 500 }],
     ['batchSize', { batchSize: 0 }],
+    ['lingerMs', { lingerMs: -1 }],
     ['partitions', { partitions: [], subjects: 'events.>' }],
     ['partitions[1]', { partitions: [0, -1], subjects: 'events.>' }],
     ['partitions[2]', { partitions: [0, 1, 1], subjects: 'events.>' }],

@@ -153,6 +153,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
 
   function onMessage(msg: JsMsg): void {
     held.add(msg);
+    caughtUp = msg.info.pending === 0;
     if (!running) {
       release(msg, { nakMs: 0 });
       return;
@@ -196,16 +197,61 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     queueMicrotask(dispatch);
   }
 
+  /**
+   * What one handler (with its flush) and one transaction's own statements (begin, inbox insert,
+   * commit) take, as moving averages of committed batches: while handlers are the cheaper of the
+   * two, events share transactions rather than spread over them.
+   */
+  let handlerMs = NaN;
+  let overheadMs = NaN;
+  const AVERAGE_WEIGHT = 0.1;
+  function learn(durationMs: number, handlersMs: number, handled: number): void {
+    if (handled === 0) return;
+    const average = (previous: number, sample: number) =>
+      Number.isNaN(previous) ? sample : previous + AVERAGE_WEIGHT * (sample - previous);
+    handlerMs = average(handlerMs, handlersMs / handled);
+    overheadMs = average(overheadMs, durationMs - handlersMs);
+  }
+  const sharing = () => options.lingerMs > 0 && handlerMs < overheadMs;
+  let linger: NodeJS.Timeout | undefined;
+  let lingered = false;
+  /** The last message delivered had none pending after it: no backlog to take batches from. */
+  let caughtUp = false;
+  /** Whether the ready keys hold a batch's worth of events. */
+  function batchReady(): boolean {
+    let events = 0;
+    for (const key of ready) {
+      events += queues.get(key)?.length ?? 0;
+      if (events >= options.batchSize) return true;
+    }
+    return false;
+  }
+
   /** Starts batches while transaction slots are free; each round takes keys out of `ready`. */
   function dispatch(): void {
     dispatchQueued = false;
     while (running && busy < options.concurrency && ready.size > 0) {
-      // Spread the ready keys over the free slots; under load one slot frees at a time and
-      // takes a full batch.
-      const size = Math.min(
-        options.batchSize,
-        Math.ceil(ready.size / (options.concurrency - busy)),
-      );
+      const share = sharing();
+      if (share && caughtUp && busy > 0 && !lingered && !batchReady()) {
+        // Wait a little for a running transaction to end: its slot then takes all that is ready.
+        linger ??= setTimeout(() => {
+          linger = undefined;
+          lingered = true;
+          dispatch();
+        }, options.lingerMs);
+        return;
+      }
+      // What waited for a transaction to end (or found none running) goes in one batch.
+      const collected = share && (lingered || busy === 0);
+      lingered = false;
+      clearTimeout(linger);
+      linger = undefined;
+      // Otherwise spread the ready keys over the free slots (handlers run one after another in
+      // a transaction, so slow ones go faster side by side); under load one slot frees at a time
+      // and takes a full batch.
+      const size = collected
+        ? options.batchSize
+        : Math.min(options.batchSize, Math.ceil(ready.size / (options.concurrency - busy)));
       const batch: Item[] = [];
       let keys = 0;
       for (const key of ready) {
@@ -255,6 +301,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
   async function runBatch(batch: Item[]): Promise<void> {
     const outcome = await handleBatch(batch, options, abort.signal);
     if (outcome.ok) {
+      learn(outcome.durationMs, outcome.handlersMs, batch.length - outcome.duplicates.size);
       events.emit('consumer:committed', {
         consumer: name,
         events: batch.length,
@@ -465,6 +512,8 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     if (!running) return stopping;
     stopping ??= (async () => {
       running = false;
+      clearTimeout(linger);
+      linger = undefined;
       for (const pull of pulls) pull.stop();
       pulls = [];
       abort.abort(new Error('consumer stopping'));

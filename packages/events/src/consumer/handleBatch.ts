@@ -14,7 +14,8 @@ export interface BatchItem {
 }
 
 export type BatchOutcome<T extends BatchItem> =
-  | { ok: true; duplicates: ReadonlySet<T>; durationMs: number }
+  /** `handlersMs`: the part of `durationMs` spent in handlers and their flushes. */
+  | { ok: true; duplicates: ReadonlySet<T>; durationMs: number; handlersMs: number }
   /** Rolled back. `culprit` is the item whose handler (or its flush) failed, if one did. */
   | { ok: false; error: Error; culprit: T | undefined };
 
@@ -36,6 +37,7 @@ export async function handleBatch<T extends BatchItem>(
   const timeout = new AbortController();
   const signal = AbortSignal.any([stopping, timeout.signal]);
   const duplicates = new Set<T>();
+  let handlersMs = 0;
   let culprit: T | undefined;
   let timer: NodeJS.Timeout | undefined;
   let rejectTimedOut: (err: Error) => void = () => undefined;
@@ -89,6 +91,7 @@ export async function handleBatch<T extends BatchItem>(
       };
       // The handler's own calls (HTTP, SQL) join the trace the event was recorded in.
       const traced = startProcessSpan(options.name, msg.subject, prepared.event);
+      const handlerStarted = performance.now();
       try {
         await context.with(traced.context, () => handler(prepared.data as never, ctx));
         await fork.flush();
@@ -97,13 +100,14 @@ export async function handleBatch<T extends BatchItem>(
         endSpan(traced.span, err);
         throw err;
       }
+      handlersMs += performance.now() - handlerStarted;
       culprit = undefined;
     }
     step();
   });
   try {
     await Promise.race([attempt, timedOut]);
-    return { ok: true, duplicates, durationMs: performance.now() - started };
+    return { ok: true, duplicates, durationMs: performance.now() - started, handlersMs };
   } catch (err) {
     return { ok: false, error: asError(err), culprit };
   } finally {
