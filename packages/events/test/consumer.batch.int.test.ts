@@ -191,34 +191,51 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
   });
 
   /**
-   * Holds `eventId`'s inbox row in an open transaction of the test's own: the consumer's batch
-   * with that event waits on it (a running transaction, with no handler time) until `release()`.
+   * Publishes an event whose transaction then waits on its inbox row, held in an open transaction
+   * of the test's own (a running transaction with no handler time) until `release()`, and then
+   * `count` events of other keys.
    */
-  async function holdInboxRow(eventId: string) {
+  async function publishBehindHeldRow(count: number) {
+    const held = uuidv7();
     const client = new pg.Client({ connectionString: h.db.url });
     await client.connect();
     await client.query('begin');
     await client.query('insert into jetbox_inbox (consumer, event_id) values ($1, $2)', [
       name,
-      eventId,
+      held,
     ]);
-    return {
-      waiting: async () =>
-        (
-          await h.sql<{ n: number }>(
-            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-          )
-        )[0]!.n > 0,
-      release: async () => {
-        await client.query('rollback');
-        await client.end();
-      },
-    };
+    let released: Promise<void> | undefined;
+    const release = () =>
+      (released ??= client.query('rollback').then(
+        () => client.end(),
+        () => client.end(),
+      ));
+    try {
+      await h.publish('com.jetbox.match.created', newMatch(), { partition, id: held });
+      await waitFor('its transaction waiting on the inbox row', async () => {
+        const [row] = await h.sql<{ n: number }>(
+          "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+        );
+        return row!.n > 0;
+      });
+      const later: string[] = [];
+      for (let i = 0; i < count; i++) {
+        later.push(await h.publish('com.jetbox.match.created', newMatch(), { partition }));
+      }
+      return { held, later, release };
+    } catch (err) {
+      await release();
+      throw err;
+    }
   }
 
-  /** A consumer of 4 transactions whose handlers take `handlerMs` until `calls` reaches `warmUp`. */
-  function lingeringConsumer(warmUp: number, warmUpHandlerMs: number) {
+  /**
+   * A started consumer of 4 transactions whose first `warmUp` handlers take `warmUpHandlerMs`
+   * (the rest return at once), after those have been handled.
+   */
+  async function lingeringConsumer(warmUp: number, warmUpHandlerMs: number) {
     const calls: Call[] = [];
+    const processed: string[] = [];
     const consumer = h.consumer({
       name,
       subjects: `${h.prefix}.*.*.${partition}`,
@@ -232,65 +249,43 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
         },
       },
     });
-    return { consumer, calls };
+    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId!));
+    await consumer.start();
+    for (let i = 0; i < warmUp; i++) {
+      await h.publish('com.jetbox.match.created', newMatch(), { partition });
+    }
+    await waitFor(`${warmUp} handled`, () => processed.length === warmUp);
+    return { consumer, calls, processed };
   }
 
   it('with handlers quicker than a transaction, events arriving while one runs wait for it and then share one', async () => {
-    const { consumer, calls } = lingeringConsumer(5, 0);
-    const processed: string[] = [];
-    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId!));
-    await consumer.start();
-    for (let i = 0; i < 5; i++) {
-      await h.publish('com.jetbox.match.created', newMatch(), { partition });
-      await waitFor('handled', () => processed.length === i + 1);
-    }
-    const held = uuidv7();
-    const hold = await holdInboxRow(held);
+    const { consumer, calls, processed } = await lingeringConsumer(5, 0);
+    const { held, later, release } = await publishBehindHeldRow(5);
     try {
-      await h.publish('com.jetbox.match.created', newMatch(), { partition, id: held });
-      await waitFor('its transaction waiting on the inbox row', hold.waiting);
-      const later: string[] = [];
-      for (let i = 0; i < 5; i++) {
-        later.push(await h.publish('com.jetbox.match.created', newMatch(), { partition }));
-      }
       await allDelivered(consumer, 6);
       expect(calls.length, 'no later event started beside the waiting transaction').to.equal(5);
-      await hold.release();
+      await release();
       await waitFor('all handled', () => processed.length === 11);
       await consumer.stop();
       expect(calls.slice(5).map((c) => c.eventId)).to.deep.equal([held, ...later]);
       expect(new Set(calls.slice(6).map((c) => c.tx)).size, 'one transaction').to.equal(1);
     } finally {
-      await hold.release().catch(() => undefined);
+      await release();
     }
   });
 
   it('with handlers slower than a transaction, events start at once beside a running one', async () => {
-    const { consumer, calls } = lingeringConsumer(5, 100);
-    const processed: string[] = [];
-    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId!));
-    await consumer.start();
-    for (let i = 0; i < 5; i++) {
-      await h.publish('com.jetbox.match.created', newMatch(), { partition });
-    }
-    await waitFor('5 handled', () => processed.length === 5);
-    const held = uuidv7();
-    const hold = await holdInboxRow(held);
+    const { consumer, calls, processed } = await lingeringConsumer(5, 100);
+    const { later, release } = await publishBehindHeldRow(3);
     try {
-      await h.publish('com.jetbox.match.created', newMatch(), { partition, id: held });
-      await waitFor('its transaction waiting on the inbox row', hold.waiting);
-      const later: string[] = [];
-      for (let i = 0; i < 3; i++) {
-        later.push(await h.publish('com.jetbox.match.created', newMatch(), { partition }));
-      }
       await waitFor('the later events handled while the first waits', () => processed.length === 8);
       expect(calls.slice(5).map((c) => c.eventId)).to.have.members(later);
       expect(new Set(calls.slice(5).map((c) => c.tx)).size, 'own transactions').to.equal(3);
-      await hold.release();
+      await release();
       await waitFor('all handled', () => processed.length === 9);
       await consumer.stop();
     } finally {
-      await hold.release().catch(() => undefined);
+      await release();
     }
   });
 
