@@ -10,7 +10,13 @@ import {
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
-import { cleanUp, driveServices, freePort, startService } from './support/driveServices.js';
+import {
+  cleanUp,
+  driveServices,
+  freePort,
+  startMatchService,
+  startNotifier,
+} from './support/driveServices.js';
 
 const STREAM = 'CLUSTER_EVENTS';
 
@@ -57,16 +63,10 @@ describe('3-node JetStream cluster: the stream leader dies while events flow', f
       JETBOX_LOG_LEVEL: 'info',
       NODE_ENV: 'production',
     };
-    matchService = await startService('match-service', {
+    const places = { matchDb: matchDb.url, notifierDb: notifierDb.url, matchPort, notifierPort };
+    matchService = await startMatchService(places, common);
+    notifier = await startNotifier(places, {
       ...common,
-      DATABASE_URL: matchDb.url,
-      PORT: String(matchPort),
-    });
-    notifier = await startService('notifier', {
-      ...common,
-      DATABASE_URL: notifierDb.url,
-      PORT: String(notifierPort),
-      MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
       NOTIFIER_ACK_WAIT_MS: '5000',
     });
     const drive = driveServices({

@@ -13,7 +13,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { waitFor } from './harness.js';
-import { cleanUp, driveServices, freePort, startService } from './support/driveServices.js';
+import {
+  cleanUp,
+  driveServices,
+  freePort,
+  startMatchService as launchMatchService,
+  startNotifier as launchNotifier,
+} from './support/driveServices.js';
 
 /**
  * match-service and notifier as separate processes (`src/main.ts`, as `npm run dev` runs them)
@@ -41,19 +47,18 @@ describe('end to end: match-service → relay → JetStream → notifier, as pro
     JETBOX_LOG_LEVEL: 'info',
     NODE_ENV: 'production',
   });
+  const places = () => ({
+    matchDb: matchDb.url,
+    notifierDb: notifierDb.url,
+    matchPort,
+    notifierPort,
+  });
   const startMatchService = async () => {
-    matchService = await startService('match-service', {
-      ...common(),
-      DATABASE_URL: matchDb.url,
-      PORT: String(matchPort),
-    });
+    matchService = await launchMatchService(places(), common());
   };
   const startNotifier = async (env: Record<string, string> = {}) => {
-    notifier = await startService('notifier', {
+    notifier = await launchNotifier(places(), {
       ...common(),
-      DATABASE_URL: notifierDb.url,
-      PORT: String(notifierPort),
-      MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
       NOTIFIER_HTTP_BACKOFF_MS: '50',
       NOTIFIER_HTTP_MAX_BACKOFF_MS: '200',
       NOTIFIER_BREAKER_HALF_OPEN_MS: '1000',

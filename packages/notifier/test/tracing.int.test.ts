@@ -12,7 +12,13 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { startStub, type StubServer } from './harness.js';
-import { cleanUp, driveServices, freePort, startService } from './support/driveServices.js';
+import {
+  cleanUp,
+  driveServices,
+  freePort,
+  startMatchService,
+  startNotifier,
+} from './support/driveServices.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -101,16 +107,10 @@ describe('tracing: one trace from the HTTP request to the webhook (OTLP, process
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       NODE_ENV: 'production',
     };
-    matchService = await startService('match-service', {
+    const places = { matchDb: matchDb.url, notifierDb: notifierDb.url, matchPort, notifierPort };
+    matchService = await startMatchService(places, common);
+    notifier = await startNotifier(places, {
       ...common,
-      DATABASE_URL: matchDb.url,
-      PORT: String(matchPort),
-    });
-    notifier = await startService('notifier', {
-      ...common,
-      DATABASE_URL: notifierDb.url,
-      PORT: String(notifierPort),
-      MATCH_SERVICE_URL: `http://127.0.0.1:${matchPort}`,
       NOTIFIER_WEBHOOK_URL: `${webhook.url}/hook`,
     });
     const drive = driveServices({

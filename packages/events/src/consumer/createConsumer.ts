@@ -99,6 +99,8 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
   let starting: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
   let running = false;
+  /** The last message delivered had none pending after it: no backlog to take batches from. */
+  let caughtUp = false;
 
   const handoffDelayMs = options.pullExpiresMs + 250;
   /** Delays messages were given back with while stopping, for the order of the rest. */
@@ -215,8 +217,6 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
   const sharing = () => options.lingerMs > 0 && handlerMs < overheadMs;
   let linger: NodeJS.Timeout | undefined;
   let lingered = false;
-  /** The last message delivered had none pending after it: no backlog to take batches from. */
-  let caughtUp = false;
   /** Whether the ready keys hold a batch's worth of events. */
   function batchReady(): boolean {
     let events = 0;

@@ -89,11 +89,44 @@ const SERVICE_DIRS = {
 } as const;
 
 /** Starts match-service or notifier from its `src/main.ts`, as `npm run dev` does. */
-export function startService(
+function startService(
   name: keyof typeof SERVICE_DIRS,
   env: Record<string, string>,
 ): Promise<ServiceProcess> {
   return spawnService({ name, cwd: SERVICE_DIRS[name], env });
+}
+
+/** Where a test runs the two services: each its own database and port. */
+export interface ServicePlaces {
+  matchDb: string;
+  notifierDb: string;
+  matchPort: number;
+  notifierPort: number;
+}
+
+/** Starts match-service on its database and port, with `env` besides. */
+export function startMatchService(
+  places: ServicePlaces,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  return startService('match-service', {
+    ...env,
+    DATABASE_URL: places.matchDb,
+    PORT: String(places.matchPort),
+  });
+}
+
+/** Starts notifier on its database and port, pointed at match-service, with `env` besides. */
+export function startNotifier(
+  places: ServicePlaces,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  return startService('notifier', {
+    ...env,
+    DATABASE_URL: places.notifierDb,
+    PORT: String(places.notifierPort),
+    MATCH_SERVICE_URL: `http://127.0.0.1:${places.matchPort}`,
+  });
 }
 
 /**
