@@ -19,6 +19,7 @@ import { createPubAckPublisher } from './createPubAckPublisher.js';
 import { encodeOutboxRow } from './encodeOutboxRow.js';
 import { ClaimFloor } from './ClaimFloor.js';
 import { PartitionLeases } from './partitionLeases.js';
+import { relaySessionConfig } from './relaySession.js';
 import type { RelayEventMap } from './relayEvents.js';
 import { createRelayMetrics, type RelayMetrics } from './relayMetrics.js';
 import {
@@ -52,17 +53,6 @@ export interface Relay extends AsyncDisposable {
 }
 
 const NOTIFY_CHANNEL = 'jetbox_outbox';
-/**
- * Settings of the relay's own sessions.
- * - No sequential scans: the outbox is a queue whose statistics are rarely right (empty when the
- *   relay starts, 100,000 rows a minute later, mostly dead tuples between vacuums), and a prepared
- *   statement keeps the generic plan it got first. Planned against an empty table, the claim and
- *   the mark scan the whole table, and each wake-up then costs more with every row ever published
- *   (measured: 0.3 ms after 1,000 rows, 2.5 ms after 20,000). Every relay query has an index path.
- * - Marks do not wait for their WAL flush: a mark lost in a PostgreSQL crash leaves the row pending,
- *   and its republish is dropped by the stream's duplicate window (and by the consumers' inbox).
- */
-const SESSION_OPTIONS = '-c enable_seqscan=off -c synchronous_commit=off';
 const RECONNECT_MAX_MS = 5000;
 const BATCHES_ON_THE_WIRE = 2;
 
@@ -83,12 +73,7 @@ export function createRelay(options: RelayOptions): Relay {
   // Claims and marks run on their own connections so they overlap; locks and LISTEN stay on `client`.
   let pool: pg.Pool = newPool();
   function newPool(): pg.Pool {
-    const p = new pg.Pool({
-      connectionString: o.databaseUrl,
-      max: 3,
-      application_name: 'jetbox-relay',
-      options: SESSION_OPTIONS,
-    });
+    const p = new pg.Pool({ ...relaySessionConfig(o.databaseUrl), max: 3 });
     p.on('error', (err) => report(err, 'postgres'));
     return p;
   }
@@ -114,11 +99,7 @@ export function createRelay(options: RelayOptions): Relay {
   };
 
   async function connect(): Promise<pg.Client> {
-    const c = new pg.Client({
-      connectionString: o.databaseUrl,
-      application_name: 'jetbox-relay',
-      options: SESSION_OPTIONS,
-    });
+    const c = new pg.Client(relaySessionConfig(o.databaseUrl));
     c.on('error', (err) => {
       report(err, 'postgres');
       if (client === c) client = null;
