@@ -52,6 +52,7 @@ const PARTITIONED_SCHEMA = [
   ) partition by range (created_at)`,
   `create index jetbox_outbox_claim on jetbox_outbox (seq) where status = 'pending'`,
   `create index jetbox_outbox_aggregate on jetbox_outbox (aggregate_type, aggregate_id, seq) where status <> 'published'`,
+  `create index jetbox_outbox_waiting on jetbox_outbox (aggregate_type, aggregate_id) where status = 'failed' or (status = 'pending' and attempts > 0)`,
   `create or replace function jetbox_outbox_notify() returns trigger language plpgsql as $$
      begin perform pg_notify('jetbox_outbox', ''); return null; end $$`,
   `create trigger jetbox_outbox_notify after insert on jetbox_outbox for each statement execute function jetbox_outbox_notify()`,

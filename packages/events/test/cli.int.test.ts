@@ -51,7 +51,11 @@ describe('jetbox CLI', function () {
     const first = await jetbox('migrate', '--json');
     expect(first.code, first.stderr).to.equal(0);
     expect(JSON.parse(first.stdout)).to.deep.equal({
-      applied: ['Migration20261121000000JetboxTables', 'Migration20261121120000OutboxSeqAfterXid'],
+      applied: [
+        'Migration20261121000000JetboxTables',
+        'Migration20261121120000OutboxSeqAfterXid',
+        'Migration20261121140000OutboxWaitingIndex',
+      ],
     });
     expect((await jetbox('migrate')).stdout.trim()).to.equal('up to date');
   });

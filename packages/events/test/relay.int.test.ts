@@ -312,6 +312,64 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     await waitFor('published after requeue', async () => (await fx.streamCount()) === 1);
   });
 
+  it("holds an aggregate's later rows behind its failed row, publishes the rest, and all of them in order once re-queued", async () => {
+    const inserted = await fx.insertEvents(12, 3); // A: 0, 3, 6, 9; B: 1, 4, …; C: 2, 5, …
+    const a = inserted[0]!.aggregateId;
+    // A's second event cannot be published (no stream takes its subject) and fails for good.
+    const broken = inserted[3]!;
+    await fx.pool.query(
+      `update jetbox_outbox set nats_subject = 'nostream.' || nats_subject where id = $1`,
+      [broken.id],
+    );
+    const r = relay({ maxAttempts: 1, publishTimeoutMs: 300 });
+    await r.start();
+    await waitFor('the row failed', async () =>
+      (await statuses()).some((s) => s.status === 'failed'),
+    );
+    // Sweeps (every 200 ms) come and go: A's later rows stay behind the failed one.
+    await new Promise((res) => setTimeout(res, 700));
+    const held = await fx.pool.query<{ id: string; status: string }>(
+      `select id, status from jetbox_outbox where aggregate_id = $1 order by seq`,
+      [a],
+    );
+    expect(held.rows.map((row) => row.status)).to.deep.equal([
+      'published',
+      'failed',
+      'pending',
+      'pending',
+    ]);
+    let stream = await fx.readStream();
+    expect(stream.filter((m) => m.aggregateId !== a)).to.have.length(8); // B and C unaffected
+    await fx.pool.query(
+      `update jetbox_outbox set nats_subject = substr(nats_subject, 10) where id = $1`,
+      [broken.id],
+    );
+    expect(await requeueFailed(fx.pool, { ids: [broken.id] })).to.equal(1);
+    await waitFor('all twelve', async () => (await fx.streamCount()) === 12);
+    stream = await fx.readStream();
+    expect(byAggregate(stream)).to.deep.equal(byAggregate(inserted));
+  });
+
+  it("holds an aggregate's rows behind its earlier row in a partition the relay does not own", async () => {
+    // As after a change of the partition count: the aggregate's older row sits in a partition
+    // no relay of this count owns, and its newer rows must not overtake it.
+    const inserted = await fx.insertEvents(6, 2); // A: 0, 2, 4; B: 1, 3, 5
+    const a = inserted[0]!.aggregateId;
+    await fx.pool.query(`update jetbox_outbox set partition = 99 where id = $1`, [inserted[0]!.id]);
+    const r = relay();
+    await r.start();
+    await waitFor('B published', async () => (await fx.streamCount()) === 3);
+    await new Promise((res) => setTimeout(res, 700)); // a few sweeps
+    expect((await fx.readStream()).filter((m) => m.aggregateId === a)).to.deep.equal([]);
+    // Back in its partition, the older row goes first.
+    await fx.pool.query(
+      `update jetbox_outbox set partition = (select partition from jetbox_outbox where id = $2) where id = $1`,
+      [inserted[0]!.id, inserted[2]!.id],
+    );
+    await waitFor('all six', async () => (await fx.streamCount()) === 6);
+    expect(byAggregate(await fx.readStream())).to.deep.equal(byAggregate(inserted));
+  });
+
   it('shares one outbox between two relays: each event once, order intact, partitions split', async () => {
     const inserted = await fx.insertEvents(3000, 60);
     const a = relay({ batchSize: 200 });

@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { InboxMessageSchema } from '../inbox/InboxMessage.js';
 import { Migration20261121000000JetboxTables } from '../migrations/Migration20261121000000JetboxTables.js';
 import { Migration20261121120000OutboxSeqAfterXid } from '../migrations/Migration20261121120000OutboxSeqAfterXid.js';
+import { Migration20261121140000OutboxWaitingIndex } from '../migrations/Migration20261121140000OutboxWaitingIndex.js';
 import { OutboxMessageSchema } from '../outbox/OutboxMessage.js';
 
 /** jetbox's entities, to add to an application's `entities`. */
@@ -14,6 +15,10 @@ export const jetboxMigrations = [
   {
     name: 'Migration20261121120000OutboxSeqAfterXid',
     class: Migration20261121120000OutboxSeqAfterXid,
+  },
+  {
+    name: 'Migration20261121140000OutboxWaitingIndex',
+    class: Migration20261121140000OutboxWaitingIndex,
   },
 ];
 

@@ -21,11 +21,22 @@ export interface ClaimedRow {
   key: string;
 }
 
-// A row is claimable when no earlier row of its aggregate is still waiting: failed, backing off,
-// or behind the cursor (held back or in flight). Earlier rows that are claimable themselves come
-// first in seq order, in the same batch. The snapshot's xmin and the next xid come back even when
-// no row does (one row of nulls), for the relay's claim floor. The next xid is read through age(),
-// which measures from it without assigning one to this read-only transaction.
+// A row is claimable when its aggregate is not waiting and no earlier row of its aggregate is
+// still to go out ahead of it.
+// - Waiting: a row of the aggregate has failed, or is backing off after a failed publish. Such a
+//   row is its aggregate's earliest unpublished one (the rows after it were never tried), and the
+//   few of them are read once per claim through their own index and looked up by hash. Probing
+//   instead, for every pending row, whether an earlier row of its aggregate fails, cost ≈ 15 µs a
+//   row: 0.3–0.6 s per sweep with 20,000 rows behind one failed row.
+// - Ahead of it: the aggregate's earliest unpublished row before it is behind the cursor (held
+//   back or in flight), or in a partition this relay does not own (an aggregate's rows share one
+//   partition unless the partition count changed, and then the older rows come first). Only that
+//   one row is looked at: checking every earlier row made a claim of one aggregate's backlog
+//   quadratic (500 rows of a 20,000-row aggregate: 130 ms, now 25 ms). Earlier rows that are
+//   claimable themselves come first in seq order, in the same batch.
+// The snapshot's xmin and the next xid come back even when no row does (one row of nulls), for the
+// relay's claim floor. The next xid is read through age(), which measures from it without
+// assigning one to this read-only transaction.
 const CLAIM = `
 with snap as (select pg_current_snapshot() as s)
 select c.*, pg_snapshot_xmin(snap.s)::text as snapshot_xmin,
@@ -35,11 +46,20 @@ from snap left join lateral (
          o.headers, o.data::text as data, o.attempts, o.created_at
   from jetbox_outbox o
   where o.status = 'pending' and o.partition = any($1::int[]) and o.next_attempt_at <= now() and o.seq > $3
+    and (o.aggregate_type, o.aggregate_id) not in (
+      select w.aggregate_type, w.aggregate_id from jetbox_outbox w
+      where (w.status = 'failed' or (w.status = 'pending' and w.attempts > 0))
+        and (w.status = 'failed' or w.next_attempt_at > now())
+    )
     and not exists (
-      select 1 from jetbox_outbox e
-      where e.aggregate_type = o.aggregate_type and e.aggregate_id = o.aggregate_id
-        and e.seq < o.seq and e.status <> 'published'
-        and (e.status = 'failed' or e.next_attempt_at > now() or e.seq <= $3 or not (e.partition = any($1::int[])))
+      select 1 from (
+        select e.seq, e.partition from jetbox_outbox e
+        where e.aggregate_type = o.aggregate_type and e.aggregate_id = o.aggregate_id
+          and e.seq < o.seq and e.status <> 'published'
+        order by e.seq
+        limit 1
+      ) earliest
+      where earliest.seq <= $3 or not (earliest.partition = any($1::int[]))
     )
   order by o.seq
   limit $2
