@@ -14,6 +14,7 @@ import {
   markPublished,
   type Claim,
   type ClaimedRow,
+  type Marks,
 } from './outboxSql.js';
 import { createPubAckPublisher } from './createPubAckPublisher.js';
 import { encodeOutboxRow } from './encodeOutboxRow.js';
@@ -39,6 +40,14 @@ interface BatchOutcome {
   ackedAt: number;
 }
 
+/** A published batch whose rows wait for their mark. */
+interface Unmarked {
+  rows: ClaimedRow[];
+  outcome: BatchOutcome;
+  batchStart: bigint;
+  done: () => void;
+}
+
 export interface Relay extends AsyncDisposable {
   readonly events: EventEmitter<RelayEventMap>;
   readonly metrics: RelayMetrics;
@@ -55,6 +64,13 @@ export interface Relay extends AsyncDisposable {
 const NOTIFY_CHANNEL = 'jetbox_outbox';
 const RECONNECT_MAX_MS = 5000;
 const BATCHES_ON_THE_WIRE = 2;
+/**
+ * How long a published batch waits for the next claim to mark it before it is marked alone. A
+ * claim carries the marks of the batches published since the last one, which saves a statement
+ * (a round trip and a wake-up on both sides) per batch: at 1,000 events/s, one of the two the
+ * relay ran per event. Rows wait in flight meanwhile, which holds back only their aggregates.
+ */
+const MARK_DELAY_MS = 20;
 
 /**
  * Creates a relay that moves `jetbox_outbox` rows to JetStream as CloudEvents, with
@@ -225,10 +241,9 @@ export function createRelay(options: RelayOptions): Relay {
     });
   }
 
-  /** Marks a published batch; runs while the next batch is already publishing. */
-  async function recordOutcome(db: Queryable, outcome: BatchOutcome): Promise<void> {
-    const { okIds, okSeqs, failures, duplicates, started, ackedAt } = outcome;
-    await markPublished(db, okIds, okSeqs);
+  /** Counts and reports a batch whose published rows have been marked. */
+  function recordPublished(outcome: BatchOutcome): void {
+    const { okIds, duplicates, started, ackedAt } = outcome;
     metrics.published.inc(okIds.length);
     metrics.duplicates.inc(duplicates);
     metrics.batchSize.observe(outcome.rows);
@@ -240,21 +255,26 @@ export function createRelay(options: RelayOptions): Relay {
         ids: okIds,
         ackedAt,
       });
-    if (failures.length > 0) {
-      metrics.publishFailures.inc(failures.length);
-      const marked = await markFailed(db, failures, o.maxAttempts);
-      const byId = new Map(failures.map((f) => [f.id, f]));
-      for (const m of marked) {
-        const f = byId.get(m.id)!;
-        if (m.status === 'failed') metrics.failed.inc();
-        events.emit('relay:publishFailed', {
-          id: m.id,
-          type: f.row.type,
-          attempts: m.attempts,
-          failed: m.status === 'failed',
-          error: f.error,
-        });
-      }
+  }
+
+  /** Marks a batch that had failures at once: its published rows, then the failed ones. */
+  async function recordWithFailures(db: Queryable, outcome: BatchOutcome): Promise<void> {
+    const { failures } = outcome;
+    await markPublished(db, outcome.okIds, outcome.okSeqs);
+    recordPublished(outcome);
+    metrics.publishFailures.inc(failures.length);
+    const marked = await markFailed(db, failures, o.maxAttempts);
+    const byId = new Map(failures.map((f) => [f.id, f]));
+    for (const m of marked) {
+      const f = byId.get(m.id)!;
+      if (m.status === 'failed') metrics.failed.inc();
+      events.emit('relay:publishFailed', {
+        id: m.id,
+        type: f.row.type,
+        attempts: m.attempts,
+        failed: m.status === 'failed',
+        error: f.error,
+      });
     }
   }
 
@@ -295,14 +315,21 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   /**
-   * The drain pipeline: claiming batch k+1 (one connection) overlaps publishing batch k (NATS)
-   * and marking batch k-1 (another connection). A seq cursor keeps a claim off rows still in
-   * flight; aggregates in flight are held back until their batch is marked, so a later event of
-   * an aggregate can never be published beside, or after the failure of, an earlier one.
+   * The drain pipeline: claiming batch k+1 overlaps publishing batches k and k-1 (NATS), and the
+   * claim marks the batches published since the last one in the same statement. A seq cursor
+   * keeps a claim off rows still in flight; aggregates in flight are held back until their batch
+   * is marked, so a later event of an aggregate can never be published beside, or after the
+   * failure of, an earlier one.
    */
   const inFlight = new Map<string, number>();
   const onTheWire = new Set<Promise<void>>();
-  let marking: Promise<void> = Promise.resolve();
+  /** Marks not yet committed: deferred ones, and those of batches with failures. */
+  const marks = new Set<Promise<void>>();
+  /** Published batches waiting for the next claim (or, after MARK_DELAY_MS, a mark of their own). */
+  let unmarked: Unmarked[] = [];
+  let markTimer: NodeJS.Timeout | null = null;
+  /** The last claim was full: more batches follow at once, each marked on its own connection. */
+  let draining = false;
   let cursor = '0';
   const floor = new ClaimFloor();
   const batchStarts: bigint[] = []; // lowest seq of each batch not yet marked
@@ -324,11 +351,14 @@ export function createRelay(options: RelayOptions): Relay {
   };
 
   const inFlightIds = new Set<string>();
-  // Rows whose mark committed while the current claim ran: its snapshot may still show them
+  // Rows marked while the current claim ran, by it or beside it: its snapshot still shows them
   // pending, and they are no longer in flight. Without this they were published again (a
   // duplicate PubAck): 3% of the rows at 1,000 events/s.
   let claiming = false;
   const settledDuringClaim = new Set<string>();
+  // One of those marks committed beside the claim, which may then have missed their aggregates'
+  // next rows (the claim counts the rows it marks itself that have a next row).
+  let markedBesideClaim = false;
   const hold = (rows: ClaimedRow[]) =>
     rows.forEach((r) => {
       inFlight.set(r.key, (inFlight.get(r.key) ?? 0) + 1);
@@ -342,9 +372,66 @@ export function createRelay(options: RelayOptions): Relay {
       else inFlight.set(r.key, n);
     });
 
+  /** Rows out of flight once their mark committed (or failed: they stay pending, to be republished). */
+  const settle = (rows: ClaimedRow[], batchStart: bigint, byClaim: boolean) => {
+    if (byClaim || claiming) for (const r of rows) settledDuringClaim.add(r.id);
+    if (claiming && !byClaim) markedBesideClaim = true;
+    release(rows);
+    batchStarts.splice(batchStarts.indexOf(batchStart), 1);
+  };
+
+  /** Takes the deferred marks, for a claim to carry or for a mark of their own. */
+  const takeUnmarked = (): { batches: Unmarked[]; marks: Marks } => {
+    if (markTimer) clearTimeout(markTimer);
+    markTimer = null;
+    const batches = unmarked;
+    unmarked = [];
+    return {
+      batches,
+      marks: {
+        ids: batches.flatMap((b) => b.outcome.okIds),
+        streamSeqs: batches.flatMap((b) => b.outcome.okSeqs),
+      },
+    };
+  };
+
+  /** Ends deferred marks: counted and reported if `marked`, and out of flight either way. */
+  const finishMarks = (batches: Unmarked[], marked: boolean, byClaim: boolean) => {
+    for (const b of batches) {
+      if (marked) recordPublished(b.outcome);
+      settle(b.rows, b.batchStart, byClaim);
+      b.done();
+    }
+  };
+
+  /** Marks the deferred batches now, in a statement of their own. */
+  async function flushMarks(): Promise<void> {
+    const { batches, marks: toMark } = takeUnmarked();
+    if (batches.length === 0) return;
+    let marked = false;
+    try {
+      await markPublished(pool, toMark.ids, toMark.streamSeqs);
+      marked = true;
+    } catch (err) {
+      report(err, 'mark'); // unmarked rows stay pending: republished, deduplicated
+    } finally {
+      finishMarks(batches, marked, false);
+    }
+  }
+
+  /**
+   * Until the next claim can see something new about the rows in flight: their PubAcks are in
+   * (that claim then carries their marks), or, with nothing left to carry, their marks committed.
+   */
+  async function inFlightSettling(): Promise<void> {
+    await Promise.all(onTheWire);
+    if (unmarked.length === 0) await Promise.all(marks);
+  }
+
   async function drainPipeline(): Promise<void> {
     await Promise.all(onTheWire);
-    await marking;
+    await flushMarks();
+    await Promise.all(marks);
   }
 
   async function drainAll(): Promise<void> {
@@ -356,24 +443,33 @@ export function createRelay(options: RelayOptions): Relay {
     hold(rows);
     const batchStart = BigInt(rows[0]!.seq); // claims come in seq order
     batchStarts.push(batchStart);
-    const previousMark = marking;
     const published = publishRows(rows);
     const sent: Promise<void> = published.then(() => {
       onTheWire.delete(sent);
     });
     onTheWire.add(sent);
-    marking = published
+    const mark: Promise<void> = published
       .then(async (outcome) => {
-        await previousMark;
-        await recordOutcome(db, outcome);
+        if (outcome.failures.length === 0) {
+          await new Promise<void>((done) => {
+            unmarked.push({ rows, outcome, batchStart, done });
+            // Draining, the mark runs beside the next claim, which is busy enough already;
+            // otherwise the next claim carries it, or it goes alone after MARK_DELAY_MS.
+            if (draining) void flushMarks();
+            else markTimer ??= setTimeout(() => void flushMarks(), MARK_DELAY_MS);
+          });
+          return;
+        }
+        try {
+          await recordWithFailures(db, outcome);
+        } catch (err) {
+          report(err, 'mark'); // unmarked rows stay pending: republished, deduplicated
+        } finally {
+          settle(rows, batchStart, false);
+        }
       })
-      .catch((err: unknown) => report(err, 'mark')) // unmarked rows stay pending: republished, deduplicated
-      .finally(() => {
-        // A claim running now may have read these rows before their mark committed.
-        if (claiming) for (const r of rows) settledDuringClaim.add(r.id);
-        release(rows);
-        batchStarts.splice(batchStarts.indexOf(batchStart), 1);
-      });
+      .finally(() => marks.delete(mark));
+    marks.add(mark);
   }
 
   async function run(): Promise<void> {
@@ -396,18 +492,26 @@ export function createRelay(options: RelayOptions): Relay {
           const atRestart = start === restartPoint();
           if (start === '0') lastSweep = Date.now();
           settledDuringClaim.clear();
+          markedBesideClaim = false;
+          const carried = takeUnmarked();
           claiming = true;
           let claim: Claim;
           try {
-            claim = await claimBatch(pool, owned, o.batchSize, start);
+            claim = await claimBatch(pool, owned, o.batchSize, start, carried.marks);
+          } catch (err) {
+            finishMarks(carried.batches, false, false);
+            throw err;
           } finally {
             claiming = false;
           }
+          finishMarks(carried.batches, true, true);
           const claimed = claim.rows;
           const full = claimed.length >= o.batchSize;
-          // A batch marked while the claim ran released its aggregates after the claim's snapshot:
-          // their next rows were not claimable then and are now, so the claim did not catch up.
-          const stale = settledDuringClaim.size > 0;
+          draining = full;
+          // A batch marked while the claim ran (by it, or beside it) released its aggregates after
+          // the claim's snapshot: their next rows were not claimable then and are now, so the
+          // claim did not catch up.
+          const stale = markedBesideClaim || claim.markedWithLater > 0;
           // Later events of an aggregate in flight (not the in-flight rows themselves, which
           // stay pending until marked): they need a claim once that batch is marked.
           const held = claimed.find((r) => inFlight.has(r.key) && !inFlightIds.has(r.id));
@@ -439,14 +543,14 @@ export function createRelay(options: RelayOptions): Relay {
             // come back, and memory stays bounded by two batches.
             while (onTheWire.size >= BATCHES_ON_THE_WIRE) await Promise.race(onTheWire);
             if (rows.length > 0) launch(pool, rows);
-            else await marking; // everything claimed is in flight: wait for it instead of re-claiming it
+            else await inFlightSettling(); // everything claimed is in flight: wait instead of re-claiming it
             if (claimed.length >= o.batchSize) continue;
             cursor = restartPoint(); // reached the end: rescan held-back rows
             // Caught up from the restart point with nothing held back: another claim now could
             // only find rows whose commit will wake the relay anyway (1 claim per wake-up, not 3).
             if (heldBack || !atRestart || stale) continue;
           } else if (stale || inFlight.size > 0 || cursor !== restartPoint()) {
-            await drainPipeline();
+            await inFlightSettling();
             cursor = restartPoint();
             continue;
           }

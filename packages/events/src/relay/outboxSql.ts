@@ -21,6 +21,16 @@ export interface ClaimedRow {
   key: string;
 }
 
+/**
+ * Marks reach their rows through the primary key, by an index condition (`id = any(ids)`) as
+ * well as the join with the ids' stream seqs, and check the status as a parameter. Generic plans
+ * made while the outbox looked empty otherwise hashed a whole index to find a batch's rows: the
+ * claim index (dead entries included, until the next VACUUM; `status = 'pending'` matched its
+ * predicate) or the primary key, so each mark cost more with every row in the table (≈ 7 ms for
+ * two rows after 1,800 had been published).
+ */
+const PENDING = 'pending';
+
 // A row is claimable when its aggregate is not waiting and no earlier row of its aggregate is
 // still to go out ahead of it.
 // - Waiting: a row of the aggregate has failed, or is backing off after a failed publish. Such a
@@ -36,12 +46,22 @@ export interface ClaimedRow {
 //   claimable themselves come first in seq order, in the same batch.
 // The snapshot's xmin and the next xid come back even when no row does (one row of nulls), for the
 // relay's claim floor. The next xid is read through age(), which measures from it without
-// assigning one to this read-only transaction.
+// assigning one to a transaction that marks nothing.
+//
+// The same statement marks rows published ($4, $5: ids and stream seqs; $6 is PENDING), saving the relay a round
+// trip per batch. The claim's snapshot does not see that update, so rows after a row it marks are
+// still held back in this claim; when the claim is not full it counts those marked rows that have
+// a later unpublished row, for the relay to claim again.
 const CLAIM = `
-with snap as (select pg_current_snapshot() as s)
-select c.*, pg_snapshot_xmin(snap.s)::text as snapshot_xmin,
-       (pg_snapshot_xmax(snap.s)::text::bigint + age(xid(pg_snapshot_xmax(snap.s))))::text as next_xid
-from snap left join lateral (
+with marked as (
+  update jetbox_outbox o
+  set status = 'published', published_at = now(), stream_seq = v.stream_seq, attempts = o.attempts + 1, last_error = null
+  from unnest($4::uuid[], $5::bigint[]) as v(id, stream_seq)
+  where o.id = any($4::uuid[]) and o.id = v.id and o.status = $6
+  returning o.aggregate_type, o.aggregate_id, o.seq
+),
+snap as (select pg_current_snapshot() as s),
+claimed as (
   select o.id, o.seq, o.aggregate_type, o.aggregate_id, o.type, o.source, o.dataschema, o.nats_subject,
          o.headers, o.data::text as data, o.attempts, o.created_at
   from jetbox_outbox o
@@ -63,7 +83,18 @@ from snap left join lateral (
     )
   order by o.seq
   limit $2
-) c on true
+)
+select c.*, pg_snapshot_xmin(snap.s)::text as snapshot_xmin,
+       (pg_snapshot_xmax(snap.s)::text::bigint + age(xid(pg_snapshot_xmax(snap.s))))::text as next_xid,
+       case when (select count(*) from claimed) < $2 then (
+         select count(*) from marked m
+         where exists (
+           select 1 from jetbox_outbox later
+           where later.aggregate_type = m.aggregate_type and later.aggregate_id = m.aggregate_id
+             and later.seq > m.seq and later.status <> 'published'
+         )
+       ) else 0 end::int as marked_with_later
+from snap left join claimed c on true
 order by c.seq`;
 
 /** One claim: its rows, and the snapshot it saw them in (xid8 as text). */
@@ -72,25 +103,45 @@ export interface Claim {
   snapshotXmin: string;
   /** The next xid to be assigned, read after the snapshot. */
   nextXid: string;
+  /**
+   * Rows this claim marked published that have a later unpublished row of their aggregate, which
+   * the claim could not return yet; counted only when the claim was not full.
+   */
+  markedWithLater: number;
 }
 
-/** Pending rows of `partitions` after `afterSeq`: the relay's cursor past rows still in flight. */
+/** Rows to mark published, with the stream sequences their PubAcks gave. */
+export interface Marks {
+  ids: string[];
+  streamSeqs: number[];
+}
+
+const NO_MARKS: Marks = { ids: [], streamSeqs: [] };
+
+/**
+ * Pending rows of `partitions` after `afterSeq` (the relay's cursor past rows still in flight),
+ * marking `marks` published in the same statement.
+ */
 export async function claimBatch(
   db: Queryable,
   partitions: number[],
   limit: number,
   afterSeq = '0',
+  marks: Marks = NO_MARKS,
 ): Promise<Claim> {
-  const { rows } = await db.query<ClaimedRow & { snapshot_xmin: string; next_xid: string }>({
+  const { rows } = await db.query<
+    ClaimedRow & { snapshot_xmin: string; next_xid: string; marked_with_later: number }
+  >({
     name: 'jetbox_claim',
     text: CLAIM,
-    values: [partitions, limit, afterSeq],
+    values: [partitions, limit, afterSeq, marks.ids, marks.streamSeqs, PENDING],
   });
   const first = rows[0];
   const claim: Claim = {
     rows: first?.id === null ? [] : rows,
     snapshotXmin: first?.snapshot_xmin ?? '0',
     nextXid: first?.next_xid ?? '0',
+    markedWithLater: first?.marked_with_later ?? 0,
   };
   // NUL never occurs in PostgreSQL text, so the key cannot be ambiguous.
   for (const row of claim.rows) row.key = `${row.aggregate_type}\u0000${row.aggregate_id}`;
@@ -101,7 +152,7 @@ const MARK_PUBLISHED = `
 update jetbox_outbox o
 set status = 'published', published_at = now(), stream_seq = v.stream_seq, attempts = o.attempts + 1, last_error = null
 from unnest($1::uuid[], $2::bigint[]) as v(id, stream_seq)
-where o.id = v.id and o.status = 'pending'`;
+where o.id = any($1::uuid[]) and o.id = v.id and o.status = $3`;
 
 export async function markPublished(
   client: Queryable,
@@ -112,7 +163,7 @@ export async function markPublished(
   await client.query({
     name: 'jetbox_mark_published',
     text: MARK_PUBLISHED,
-    values: [ids, streamSeqs],
+    values: [ids, streamSeqs, PENDING],
   });
 }
 
@@ -123,7 +174,7 @@ set attempts = o.attempts + 1,
     next_attempt_at = now() + make_interval(secs => v.delay_ms / 1000.0),
     status = case when o.attempts + 1 >= $4 then 'failed' else 'pending' end
 from unnest($1::uuid[], $2::text[], $3::int[]) as v(id, error, delay_ms)
-where o.id = v.id and o.status = 'pending'
+where o.id = any($1::uuid[]) and o.id = v.id and o.status = $5
 returning o.id, o.status, o.attempts`;
 
 export async function markFailed(
@@ -140,6 +191,7 @@ export async function markFailed(
       failures.map((f) => f.error.slice(0, 2000)),
       failures.map((f) => f.delayMs),
       maxAttempts,
+      PENDING,
     ],
   });
   return rows;
