@@ -5,6 +5,9 @@
  *   one-aggregate  20,000 pending rows of a single aggregate
  *   behind-failed  20,000 pending rows of an aggregate whose earliest row failed, and 10 others:
  *                  what every sweep (one per `pollIntervalMs`) reads while the failed row waits
+ *   many-failed    10,000 aggregates whose earliest row failed, each with a pending row behind
+ *                  it, and 10 others: a failure storm (more waiting aggregates than a claim
+ *                  rules out by hash)
  * The ceiling is a plain read of the same rows in seq order through the claim index, without
  * any per-aggregate check. Prints a table, then one JSON line.
  */
@@ -27,7 +30,7 @@ const WARMUP_RUNS = 6;
 const OWNED = Array.from({ length: PARTITIONS }, (_, i) => i);
 const target = { subjectPrefix: 'bench', partitions: PARTITIONS };
 
-type Shape = 'spread' | 'one-aggregate' | 'behind-failed';
+type Shape = 'spread' | 'one-aggregate' | 'behind-failed' | 'many-failed';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -40,6 +43,23 @@ const row = (aggregateId: string) => ({
 async function fill(db: pg.Client, shape: Shape): Promise<void> {
   await db.query('truncate jetbox_outbox');
   const hot = uuidv7();
+  if (shape === 'many-failed') {
+    for (let start = 0; start < ROWS; start += 5000) {
+      const aggregates = Array.from({ length: Math.min(5000, ROWS - start) / 2 }, () => uuidv7());
+      await insertOutboxRows(db, target, aggregates.map(row));
+      await db.query(
+        `update jetbox_outbox set status = 'failed', attempts = 10 where status = 'pending'`,
+      );
+      await insertOutboxRows(db, target, aggregates.map(row));
+    }
+    await insertOutboxRows(
+      db,
+      target,
+      Array.from({ length: 10 }, () => row(uuidv7())),
+    );
+    await db.query('vacuum analyze jetbox_outbox');
+    return;
+  }
   if (shape === 'behind-failed') {
     await insertOutboxRows(db, target, [row(hot)]);
     await db.query(`update jetbox_outbox set status = 'failed', attempts = 10`);
@@ -89,7 +109,7 @@ async function main() {
     await admin.connect();
     const table: Record<string, Record<string, number | string>> = {};
     const json: Record<string, number> = {};
-    for (const shape of ['spread', 'one-aggregate', 'behind-failed'] as Shape[]) {
+    for (const shape of ['spread', 'one-aggregate', 'behind-failed', 'many-failed'] as Shape[]) {
       await fill(admin, shape);
       const claim = await timed(
         database.url,

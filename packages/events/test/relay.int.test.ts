@@ -370,6 +370,38 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     expect(byAggregate(await fx.readStream())).to.deep.equal(byAggregate(inserted));
   });
 
+  it("holds an aggregate's rows behind its earlier row that is not due yet (a writer's clock ahead)", async () => {
+    const inserted = await fx.insertEvents(6, 2); // A: 0, 2, 4; B: 1, 3, 5
+    const a = inserted[0]!.aggregateId;
+    // Never attempted, but due only in 1.5 s, as a writer whose clock runs ahead records it.
+    await fx.pool.query(
+      `update jetbox_outbox set next_attempt_at = now() + interval '1500 milliseconds' where id = $1`,
+      [inserted[0]!.id],
+    );
+    const r = relay();
+    await r.start();
+    await waitFor('B published', async () => (await fx.streamCount()) >= 3);
+    expect((await fx.readStream()).filter((m) => m.aggregateId === a)).to.deep.equal([]);
+    await waitFor('all six', async () => (await fx.streamCount()) === 6);
+    expect(byAggregate(await fx.readStream())).to.deep.equal(byAggregate(inserted));
+  });
+
+  it('goes on publishing when a relay:published listener throws, and reports it', async () => {
+    const inserted = await fx.insertEvents(300, 30);
+    const r = relay({ batchSize: 50 });
+    const errors: string[] = [];
+    r.events.on('relay:error', (e) => errors.push(`${e.phase}: ${e.error.message}`));
+    r.events.on('relay:published', () => {
+      throw new Error('listener broke');
+    });
+    await r.start();
+    await waitFor('all marked', () => fx.allPublished());
+    await r.stop();
+    expect(await fx.streamCount()).to.equal(300);
+    expect(byAggregate(await fx.readStream())).to.deep.equal(byAggregate(inserted));
+    expect(errors).to.include('listener: listener broke');
+  });
+
   it('shares one outbox between two relays: each event once, order intact, partitions split', async () => {
     const inserted = await fx.insertEvents(3000, 60);
     const a = relay({ batchSize: 200 });

@@ -359,6 +359,9 @@ export function createRelay(options: RelayOptions): Relay {
   // One of those marks committed beside the claim, which may then have missed their aggregates'
   // next rows (the claim counts the rows it marks itself that have a next row).
   let markedBesideClaim = false;
+  // Aggregates of rows whose publish failed, settled while the claim ran: the claim's snapshot may
+  // not show the failure yet, so their later rows it returned must wait for the next claim.
+  const failedDuringClaim = new Set<string>();
   const hold = (rows: ClaimedRow[]) =>
     rows.forEach((r) => {
       inFlight.set(r.key, (inFlight.get(r.key) ?? 0) + 1);
@@ -398,9 +401,14 @@ export function createRelay(options: RelayOptions): Relay {
   /** Ends deferred marks: counted and reported if `marked`, and out of flight either way. */
   const finishMarks = (batches: Unmarked[], marked: boolean, byClaim: boolean) => {
     for (const b of batches) {
-      if (marked) recordPublished(b.outcome);
-      settle(b.rows, b.batchStart, byClaim);
-      b.done();
+      try {
+        if (marked) recordPublished(b.outcome);
+      } catch (err) {
+        report(err, 'listener'); // a throwing relay:published listener must not hold rows in flight
+      } finally {
+        settle(b.rows, b.batchStart, byClaim);
+        b.done();
+      }
     }
   };
 
@@ -465,6 +473,7 @@ export function createRelay(options: RelayOptions): Relay {
         } catch (err) {
           report(err, 'mark'); // unmarked rows stay pending: republished, deduplicated
         } finally {
+          if (claiming) for (const f of outcome.failures) failedDuringClaim.add(f.row.key);
           settle(rows, batchStart, false);
         }
       })
@@ -492,6 +501,7 @@ export function createRelay(options: RelayOptions): Relay {
           const atRestart = start === restartPoint();
           if (start === '0') lastSweep = Date.now();
           settledDuringClaim.clear();
+          failedDuringClaim.clear();
           markedBesideClaim = false;
           const carried = takeUnmarked();
           claiming = true;
@@ -513,8 +523,12 @@ export function createRelay(options: RelayOptions): Relay {
           // claim did not catch up.
           const stale = markedBesideClaim || claim.markedWithLater > 0;
           // Later events of an aggregate in flight (not the in-flight rows themselves, which
-          // stay pending until marked): they need a claim once that batch is marked.
-          const held = claimed.find((r) => inFlight.has(r.key) && !inFlightIds.has(r.id));
+          // stay pending until marked), or of one whose publish failed while the claim ran (its
+          // snapshot may not show the failure yet): they need another claim.
+          const isHeld = (r: ClaimedRow) =>
+            (inFlight.has(r.key) && !inFlightIds.has(r.id)) ||
+            (failedDuringClaim.has(r.key) && !settledDuringClaim.has(r.id));
+          const held = claimed.find(isHeld);
           const heldBack = held !== undefined;
           // A claim from below the lowest held row sees it again while it is still held back,
           // unless the claim was full and stopped short of it.
@@ -537,7 +551,10 @@ export function createRelay(options: RelayOptions): Relay {
           if (claimed.length > 0) {
             cursor = claimed.at(-1)!.seq;
             const rows = claimed.filter(
-              (r) => !inFlight.has(r.key) && !settledDuringClaim.has(r.id),
+              (r) =>
+                !inFlight.has(r.key) &&
+                !settledDuringClaim.has(r.id) &&
+                !failedDuringClaim.has(r.key),
             );
             // Two batches on the wire: the second keeps NATS busy while the first's last PubAcks
             // come back, and memory stays bounded by two batches.
