@@ -386,20 +386,32 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     expect(byAggregate(await fx.readStream())).to.deep.equal(byAggregate(inserted));
   });
 
-  it('goes on publishing when a relay:published listener throws, and reports it', async () => {
+  it('goes on publishing and marking failures when listeners throw, and reports it', async () => {
     const inserted = await fx.insertEvents(300, 30);
-    const r = relay({ batchSize: 50 });
+    // The last event of one aggregate cannot be published: its batch has a failure to mark too.
+    const broken = inserted[299]!;
+    await fx.pool.query(
+      `update jetbox_outbox set nats_subject = 'nostream.' || nats_subject where id = $1`,
+      [broken.id],
+    );
+    const r = relay({ batchSize: 50, maxAttempts: 1, publishTimeoutMs: 300 });
     const errors: string[] = [];
     r.events.on('relay:error', (e) => errors.push(`${e.phase}: ${e.error.message}`));
-    r.events.on('relay:published', () => {
-      throw new Error('listener broke');
-    });
+    for (const name of ['relay:published', 'relay:publishFailed'] as const)
+      r.events.on(name, () => {
+        throw new Error(`${name} listener broke`);
+      });
     await r.start();
-    await waitFor('all marked', () => fx.allPublished());
+    await waitFor('299 published, 1 failed', async () => {
+      const counts = Object.fromEntries((await statuses()).map((st) => [st.status, st.n]));
+      return counts.published === 299 && counts.failed === 1;
+    });
     await r.stop();
-    expect(await fx.streamCount()).to.equal(300);
-    expect(byAggregate(await fx.readStream())).to.deep.equal(byAggregate(inserted));
-    expect(errors).to.include('listener: listener broke');
+    expect(await fx.streamCount()).to.equal(299);
+    const published = inserted.filter((e) => e.id !== broken.id);
+    expect(byAggregate(await fx.readStream())).to.deep.equal(byAggregate(published));
+    expect(errors).to.include('listener: relay:published listener broke');
+    expect(errors).to.include('listener: relay:publishFailed listener broke');
   });
 
   it('shares one outbox between two relays: each event once, order intact, partitions split', async () => {

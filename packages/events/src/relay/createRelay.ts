@@ -111,7 +111,20 @@ export function createRelay(options: RelayOptions): Relay {
 
   const report = (error: unknown, phase: string) => {
     const err = error instanceof Error ? error : new Error(String(error));
-    if (events.listenerCount('relay:error') > 0) events.emit('relay:error', { error: err, phase });
+    try {
+      if (events.listenerCount('relay:error') > 0)
+        events.emit('relay:error', { error: err, phase });
+    } catch {
+      // A throwing error listener has nowhere left to report to; the relay goes on.
+    }
+  };
+  /** Emits an event; a listener that throws is reported, never thrown into the pipeline. */
+  const announce = <K extends keyof RelayEventMap>(name: K, ...args: RelayEventMap[K]) => {
+    try {
+      (events.emit as (name: K, ...args: RelayEventMap[K]) => boolean)(name, ...args);
+    } catch (err) {
+      report(err, 'listener');
+    }
   };
 
   async function connect(): Promise<pg.Client> {
@@ -248,7 +261,7 @@ export function createRelay(options: RelayOptions): Relay {
     metrics.duplicates.inc(duplicates);
     metrics.batchSize.observe(outcome.rows);
     if (okIds.length > 0)
-      events.emit('relay:published', {
+      announce('relay:published', {
         count: okIds.length,
         duplicates,
         batchMs: performance.now() - started,
@@ -268,7 +281,7 @@ export function createRelay(options: RelayOptions): Relay {
     for (const m of marked) {
       const f = byId.get(m.id)!;
       if (m.status === 'failed') metrics.failed.inc();
-      events.emit('relay:publishFailed', {
+      announce('relay:publishFailed', {
         id: m.id,
         type: f.row.type,
         attempts: m.attempts,
@@ -286,7 +299,7 @@ export function createRelay(options: RelayOptions): Relay {
         floor.reset(); // partitions taken may have rows anywhere below the floor
         cursor = '0';
         metrics.ownedPartitions.set(leases.owned.length);
-        events.emit('relay:partitions', { owned: leases.owned });
+        announce('relay:partitions', { owned: leases.owned });
       }
     }
     // Retention and statistics run beside the drain on the pool, never in the publish path.
@@ -301,7 +314,7 @@ export function createRelay(options: RelayOptions): Relay {
         // Bounded batches, one per round, so retention never holds up publishing.
         const count = await deletePublished(pool, o.retentionMs, 1000);
         if (count === 1000) lastRetention = 0;
-        if (count > 0) events.emit('relay:retentionDeleted', { count });
+        if (count > 0) announce('relay:retentionDeleted', { count });
       }
       if (statsDue) {
         const st = await backlogStats(pool);
@@ -403,8 +416,6 @@ export function createRelay(options: RelayOptions): Relay {
     for (const b of batches) {
       try {
         if (marked) recordPublished(b.outcome);
-      } catch (err) {
-        report(err, 'listener'); // a throwing relay:published listener must not hold rows in flight
       } finally {
         settle(b.rows, b.batchStart, byClaim);
         b.done();
@@ -489,7 +500,7 @@ export function createRelay(options: RelayOptions): Relay {
           client = await connect();
           lastRebalance = 0;
           reconnectDelay = 100;
-          events.emit('relay:reconnected');
+          announce('relay:reconnected');
         }
         await housekeeping(client, Date.now());
         kicked = false;

@@ -36,11 +36,12 @@ const PENDING = 'pending';
 // flight), or in a partition this relay does not own. Earlier rows that are claimable themselves
 // come first in seq order, in the same batch.
 // - Only the aggregate's earliest unpublished row before it is looked at. Rows that failed or
-//   back off are their aggregate's earliest (the rows after them were never tried), rows behind
-//   the cursor come before those after it, and an aggregate's rows share a partition unless the
-//   partition count changed (then the older rows come first; change it more than once only with
-//   the outbox drained). Checking every earlier row made a claim of one aggregate's backlog
-//   quadratic (500 rows of a 20,000-row aggregate: 130 ms, now 25 ms).
+//   back off are their aggregate's earliest (the rows after them were never tried, unless two
+//   transactions of one aggregate committed out of seq order, whose order is loose anyway), rows
+//   behind the cursor come before those after it, and an aggregate's rows share a partition
+//   unless the partition count changed (then the older rows come first; change it more than once
+//   only with the outbox drained). Checking every earlier row made a claim of one aggregate's
+//   backlog quadratic (500 rows of a 20,000-row aggregate: 130 ms, now 25 ms).
 // - First, the aggregates with a failed or backing-off row, read once per claim through their
 //   own index and looked up by hash, rule out their rows without a probe each: with 20,000 rows
 //   behind one failed row, each sweep took 0.3–0.6 s (now 12 ms). At most WAITING_HASHED of them:
