@@ -54,7 +54,7 @@ const PENDING = 'pending';
 // The same statement marks rows published ($4, $5: ids and stream seqs; $6 is PENDING), saving the relay a round
 // trip per batch. The claim's snapshot does not see that update, so rows after a row it marks are
 // still held back in this claim; when the claim is not full it counts those marked rows that have
-// a later unpublished row, for the relay to claim again.
+// a later unpublished row (other than one it marks too), for the relay to claim again.
 /** How many waiting aggregates a claim rules out by hash; see the CLAIM. */
 const WAITING_HASHED = 1000;
 
@@ -100,6 +100,7 @@ select c.*, pg_snapshot_xmin(snap.s)::text as snapshot_xmin,
            select 1 from jetbox_outbox later
            where later.aggregate_type = m.aggregate_type and later.aggregate_id = m.aggregate_id
              and later.seq > m.seq and later.status <> 'published'
+             and not (later.id = any($4::uuid[]))
          )
        ) else 0 end::int as marked_with_later
 from snap left join claimed c on true
