@@ -43,36 +43,30 @@ const row = (aggregateId: string) => ({
 async function fill(db: pg.Client, shape: Shape): Promise<void> {
   await db.query('truncate jetbox_outbox');
   const hot = uuidv7();
-  if (shape === 'many-failed') {
-    for (let start = 0; start < ROWS; start += 5000) {
-      const aggregates = Array.from({ length: Math.min(5000, ROWS - start) / 2 }, () => uuidv7());
-      await insertOutboxRows(db, target, aggregates.map(row));
-      await db.query(
-        `update jetbox_outbox set status = 'failed', attempts = 10 where status = 'pending'`,
-      );
-      await insertOutboxRows(db, target, aggregates.map(row));
-    }
-    await insertOutboxRows(
-      db,
-      target,
-      Array.from({ length: 10 }, () => row(uuidv7())),
-    );
-    await db.query('vacuum analyze jetbox_outbox');
-    return;
-  }
+  const failPending = () =>
+    db.query(`update jetbox_outbox set status = 'failed', attempts = 10 where status = 'pending'`);
   if (shape === 'behind-failed') {
     await insertOutboxRows(db, target, [row(hot)]);
-    await db.query(`update jetbox_outbox set status = 'failed', attempts = 10`);
+    await failPending();
   }
   for (let start = 0; start < ROWS; start += 5000) {
     const n = Math.min(5000, ROWS - start);
-    await insertOutboxRows(
-      db,
-      target,
-      Array.from({ length: n }, () => row(shape === 'spread' ? uuidv7() : hot)),
-    );
+    if (shape === 'many-failed') {
+      // Each aggregate: a failed row, then a pending one behind it.
+      const aggregates = Array.from({ length: n / 2 }, () => uuidv7());
+      await insertOutboxRows(db, target, aggregates.map(row));
+      await failPending();
+      await insertOutboxRows(db, target, aggregates.map(row));
+    } else {
+      const aggregate = () => (shape === 'spread' ? uuidv7() : hot);
+      await insertOutboxRows(
+        db,
+        target,
+        Array.from({ length: n }, () => row(aggregate())),
+      );
+    }
   }
-  if (shape === 'behind-failed') {
+  if (shape === 'behind-failed' || shape === 'many-failed') {
     await insertOutboxRows(
       db,
       target,

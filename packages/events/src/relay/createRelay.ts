@@ -414,12 +414,9 @@ export function createRelay(options: RelayOptions): Relay {
   /** Ends deferred marks: counted and reported if `marked`, and out of flight either way. */
   const finishMarks = (batches: Unmarked[], marked: boolean, byClaim: boolean) => {
     for (const b of batches) {
-      try {
-        if (marked) recordPublished(b.outcome);
-      } finally {
-        settle(b.rows, b.batchStart, byClaim);
-        b.done();
-      }
+      if (marked) recordPublished(b.outcome); // never throws: listeners go through announce
+      settle(b.rows, b.batchStart, byClaim);
+      b.done();
     }
   };
 
@@ -562,10 +559,7 @@ export function createRelay(options: RelayOptions): Relay {
           if (claimed.length > 0) {
             cursor = claimed.at(-1)!.seq;
             const rows = claimed.filter(
-              (r) =>
-                !inFlight.has(r.key) &&
-                !settledDuringClaim.has(r.id) &&
-                !failedDuringClaim.has(r.key),
+              (r) => !inFlight.has(r.key) && !settledDuringClaim.has(r.id) && !isHeld(r),
             );
             // Two batches on the wire: the second keeps NATS busy while the first's last PubAcks
             // come back, and memory stays bounded by two batches.

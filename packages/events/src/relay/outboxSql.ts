@@ -31,6 +31,13 @@ export interface ClaimedRow {
  */
 const PENDING = 'pending';
 
+/** The update that marks rows published, given the placeholders of its ids, stream seqs and PENDING. */
+const markPublishedSql = (ids: string, streamSeqs: string, pending: string) => `
+update jetbox_outbox o
+set status = 'published', published_at = now(), stream_seq = v.stream_seq, attempts = o.attempts + 1, last_error = null
+from unnest(${ids}::uuid[], ${streamSeqs}::bigint[]) as v(id, stream_seq)
+where o.id = any(${ids}::uuid[]) and o.id = v.id and o.status = ${pending}`;
+
 // A row is claimable when no earlier row of its aggregate is still to go out ahead of it: failed,
 // backing off after a failed publish (or not due yet), behind the cursor (held back or in
 // flight), or in a partition this relay does not own. Earlier rows that are claimable themselves
@@ -59,11 +66,7 @@ const PENDING = 'pending';
 const WAITING_HASHED = 1000;
 
 const CLAIM = `
-with marked as (
-  update jetbox_outbox o
-  set status = 'published', published_at = now(), stream_seq = v.stream_seq, attempts = o.attempts + 1, last_error = null
-  from unnest($4::uuid[], $5::bigint[]) as v(id, stream_seq)
-  where o.id = any($4::uuid[]) and o.id = v.id and o.status = $6
+with marked as (${markPublishedSql('$4', '$5', '$6')}
   returning o.aggregate_type, o.aggregate_id, o.seq
 ),
 snap as (select pg_current_snapshot() as s),
@@ -157,11 +160,7 @@ export async function claimBatch(
   return claim;
 }
 
-const MARK_PUBLISHED = `
-update jetbox_outbox o
-set status = 'published', published_at = now(), stream_seq = v.stream_seq, attempts = o.attempts + 1, last_error = null
-from unnest($1::uuid[], $2::bigint[]) as v(id, stream_seq)
-where o.id = any($1::uuid[]) and o.id = v.id and o.status = $3`;
+const MARK_PUBLISHED = markPublishedSql('$1', '$2', '$3');
 
 export async function markPublished(
   client: Queryable,
