@@ -39,22 +39,35 @@ export async function handleBatch<T extends BatchItem>(
   const duplicates = new Set<T>();
   let handlersMs = 0;
   let culprit: T | undefined;
-  let timer: NodeJS.Timeout | undefined;
   let rejectTimedOut: (err: Error) => void = () => undefined;
   const timedOut = new Promise<never>((_, reject) => (rejectTimedOut = reject));
-  const step = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const error = new Error(
-        `handler and transaction took longer than ${options.handlerTimeoutMs} ms`,
-      );
-      timeout.abort(error);
-      rejectTimedOut(error);
-    }, options.handlerTimeoutMs);
-  };
+  const timer = setTimeout(() => {
+    const error = new Error(
+      `handler and transaction took longer than ${options.handlerTimeoutMs} ms`,
+    );
+    timeout.abort(error);
+    rejectTimedOut(error);
+  }, options.handlerTimeoutMs);
+  /** Each step starts the clock again (`refresh`: the same timer, no new one per step). */
+  const step = () => timer.refresh();
 
-  step();
-  const attempt = options.orm.em.fork().transactional(async (em) => {
+  // begin/commit on one fork rather than `transactional`, which forks it again, clones its event
+  // manager, runs in an AsyncLocalStorage context and merges the fork back: ≈ 100 µs of CPU per
+  // batch, 8% of a batch of five.
+  const em = options.orm.em.fork();
+  const attempt = (async () => {
+    await em.begin();
+    try {
+      await run();
+      step();
+      await em.commit();
+    } catch (err) {
+      // Not awaited by a timed-out batch (abandoned); a dead connection may never settle it.
+      await em.rollback().catch(() => undefined);
+      throw err;
+    }
+  })();
+  async function run(): Promise<void> {
     const placeholders = items.map(() => '(?, ?)').join(', ');
     const params = items.flatMap((item) => [options.name, item.prepared.event.id]);
     const inserted = await em.execute<{ event_id: string }[]>(
@@ -103,8 +116,7 @@ export async function handleBatch<T extends BatchItem>(
       handlersMs += performance.now() - handlerStarted;
       culprit = undefined;
     }
-    step();
-  });
+  }
   try {
     await Promise.race([attempt, timedOut]);
     return { ok: true, duplicates, durationMs: performance.now() - started, handlersMs };
