@@ -15,6 +15,9 @@
  *             its event, whose CPU (≈ 0.75 ms per event with the relay) saturates the 2-core
  *             machine at 1,000/s beside the consumer, PostgreSQL and nats-server, so the figure
  *             then measures the run queue; bench:relay measures that producer path.
+ *   e2e ceiling the same e2e phase again, handled by the least a consumer can do with the same
+ *             statements: plain pg connections (begin, inbox insert, one insert per event,
+ *             commit), what one pull delivers per transaction, no runtime around it
  * Prints a table, then one JSON line.
  */
 import { BENCH_PAIRING_DDL, insertOutboxRows, matchCreatedData } from './benchProducers.js';
@@ -22,7 +25,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFile } from 'node:fs/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -86,6 +95,7 @@ const orm = await MikroORM.init(
 );
 const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY });
 const listeners = new Set<(report: ProducerReport) => void>();
+const natsPid = listenerPid(Number(new URL(testNatsUrl()).port || 4222));
 let producer: ChildProcess | undefined;
 const rows: [string, string][] = [];
 try {
@@ -234,89 +244,232 @@ try {
   measuring = true;
   processed = 0;
   batched = 0;
-  // The relay's share ends when JetStream stored the message (read after the phase).
-  const firstE2eSeq = (await jsm.streams.info(stream)).state.last_seq + 1;
-  const total = RATE * (WARMUP_SECONDS + LATENCY_SECONDS);
-  let behindMs = NaN;
-  // CPU per event of each party: what a steady 1,000/s costs the 2-core machine.
-  const natsPid = listenerPid(Number(new URL(testNatsUrl()).port || 4222));
-  const cpu = {
-    producer: new CpuMeter(),
-    consumer: new CpuMeter(),
-    nats: new CpuMeter(),
-    postgres: new CpuMeter(),
-  };
-  const cpuPids = async () => ({
-    producer: [producer!.pid!],
-    consumer: [process.pid],
-    nats: natsPid ? [natsPid] : [],
-    postgres: await backendPids(pool),
+  const e2e = await measureE2e(async () => {
+    await consumer.stop();
+    return batched / Math.max(1, processed);
+  }, process.env.BENCH_LATENCY_DUMP);
+
+  // e2e ceiling: the same steady stream handled by the least a consumer can do: the same
+  // statements (begin, inbox insert, one insert per event, commit) on plain pg connections, the
+  // same batching (what one pull delivers, up to batchSize, over CONCURRENCY transactions), and
+  // no decoding, validation, per-key order, ORM, retries or timeouts.
+  const rawDurable = 'raw-e2e';
+  await jsm.consumers.add(stream, {
+    durable_name: rawDurable,
+    ack_policy: AckPolicy.Explicit,
+    max_ack_pending: 4000,
+    deliver_policy: DeliverPolicy.New,
   });
-  // The consumer process's GC pauses: each one holds up every event in flight.
-  const gcPauses: number[] = [];
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcPauses.push(entry.duration);
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
-  const pidsBefore = await cpuPids();
-  for (const k of Object.keys(cpu) as (keyof typeof cpu)[]) cpu[k].start(pidsBefore[k]);
-  await new Promise<void>((resolve, reject) => {
-    producer!.once('exit', (code) => reject(new Error(`the producer process exited (${code})`)));
-    listeners.add((report) => {
-      if ('commits' in report) for (const [id, at] of report.commits) committedAt.set(id, at);
-      if ('done' in report) {
-        behindMs = report.behindMs;
-        resolve();
-      }
+  const rawE2e = await measureE2e(await startRawConsumer(rawDurable));
+
+  /**
+   * One e2e phase: the producer process commits RATE events/s for the warm-up and the measured
+   * seconds; its relay publishes them; the running consumer handles them and sets `handledAt`.
+   * `stopConsumer` stops it and tells its mean events per transaction.
+   */
+  async function measureE2e(stopConsumer: () => Promise<number>, dumpPath?: string) {
+    handledAt.clear();
+    committedAt.clear();
+    // The relay's share ends when JetStream stored the message (read after the phase).
+    const firstSeq = (await jsm.streams.info(stream)).state.last_seq + 1;
+    const total = RATE * (WARMUP_SECONDS + LATENCY_SECONDS);
+    let behindMs = NaN;
+    // CPU per event of each party: what a steady 1,000/s costs the 2-core machine.
+    const cpu = {
+      producer: new CpuMeter(),
+      consumer: new CpuMeter(),
+      nats: new CpuMeter(),
+      postgres: new CpuMeter(),
+    };
+    const cpuPids = async () => ({
+      producer: [producer!.pid!],
+      consumer: [process.pid],
+      nats: natsPid ? [natsPid] : [],
+      postgres: await backendPids(pool),
     });
-    producer!.send({ go: true });
-  });
-  await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
-  const pidsAfter = await cpuPids();
-  gcObserver.disconnect();
-  const e2eSeconds = total / RATE;
-  const gcMs = gcPauses.reduce((sum, d) => sum + d, 0);
-  const e2eCpuUs = Object.fromEntries(
-    (Object.keys(cpu) as (keyof typeof cpu)[]).map((k) => [
-      k,
-      Math.round((cpu[k].stop(pidsAfter[k]) * 1000) / total),
-    ]),
-  );
-  await consumer.stop();
-  const storedAt = await storedTimes(nc, stream, firstE2eSeq);
-  const measuredFrom = Math.min(...committedAt.values()) + WARMUP_SECONDS * 1000;
-  const measured = [...committedAt].filter(([, at]) => at >= measuredFrom);
-  const since = (times: Map<string, number>) =>
-    measured
-      .map(([aggregate, at]) => (times.get(aggregate) ?? NaN) - at)
-      .filter((x) => Number.isFinite(x))
-      .sort((a, b) => a - b);
-  const latencies = since(handledAt);
-  // e.g. BENCH_LATENCY_DUMP=/tmp/e2e.json: each event's commit time, e2e and consumer latency
-  if (process.env.BENCH_LATENCY_DUMP) {
-    const dump = measured.map(([aggregate, at]) => [
-      at,
-      (handledAt.get(aggregate) ?? NaN) - at,
-      (handledAt.get(aggregate) ?? NaN) - (storedAt.get(aggregate) ?? NaN),
-    ]);
-    await writeFile(process.env.BENCH_LATENCY_DUMP, JSON.stringify(dump));
+    // The consumer process's GC pauses: each one holds up every event in flight.
+    const gcPauses: number[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const pidsBefore = await cpuPids();
+    for (const k of Object.keys(cpu) as (keyof typeof cpu)[]) cpu[k].start(pidsBefore[k]);
+    let onReport: (report: ProducerReport) => void = () => undefined;
+    let onExit: (code: number | null) => void = () => undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        onExit = (code) => reject(new Error(`the producer process exited (${code})`));
+        onReport = (report) => {
+          if ('commits' in report) for (const [id, at] of report.commits) committedAt.set(id, at);
+          if ('done' in report) {
+            behindMs = report.behindMs;
+            resolve();
+          }
+        };
+        producer!.once('exit', onExit);
+        listeners.add(onReport);
+        producer!.send({ go: true });
+      });
+    } finally {
+      producer!.off('exit', onExit);
+      listeners.delete(onReport);
+    }
+    await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
+    const pidsAfter = await cpuPids();
+    gcObserver.disconnect();
+    const gcMs = gcPauses.reduce((sum, d) => sum + d, 0);
+    const cpuUs = Object.fromEntries(
+      (Object.keys(cpu) as (keyof typeof cpu)[]).map((k) => [
+        k,
+        Math.round((cpu[k].stop(pidsAfter[k]) * 1000) / total),
+      ]),
+    ) as Record<keyof typeof cpu, number>;
+    const meanBatch = await stopConsumer();
+    const storedAt = await storedTimes(nc, stream, firstSeq);
+    const measuredFrom = Math.min(...committedAt.values()) + WARMUP_SECONDS * 1000;
+    const measured = [...committedAt].filter(([, at]) => at >= measuredFrom);
+    const between = (from: (aggregate: string, at: number) => number, to: Map<string, number>) =>
+      measured
+        .map(([aggregate, at]) => (to.get(aggregate) ?? NaN) - from(aggregate, at))
+        .filter((x) => Number.isFinite(x))
+        .sort((a, b) => a - b);
+    const stored = (aggregate: string) => storedAt.get(aggregate) ?? NaN;
+    // e.g. BENCH_LATENCY_DUMP=/tmp/e2e.json: each event's commit time, e2e and consumer latency
+    if (dumpPath) {
+      const dump = measured.map(([aggregate, at]) => [
+        at,
+        (handledAt.get(aggregate) ?? NaN) - at,
+        (handledAt.get(aggregate) ?? NaN) - stored(aggregate),
+      ]);
+      await writeFile(dumpPath, JSON.stringify(dump));
+    }
+    return {
+      latencies: between((_, at) => at, handledAt),
+      relayShare: between((_, at) => at, storedAt),
+      consumerShare: between(stored, handledAt),
+      samples: measured.length,
+      cpuUs,
+      gcPauses: gcPauses.length,
+      gcShare: gcMs / ((total / RATE) * 1000),
+      gcLongest: Math.max(0, ...gcPauses),
+      behindMs,
+      meanBatch,
+    };
   }
-  const relayShare = since(storedAt);
-  const consumerShare = measured
-    .map(([aggregate]) => (handledAt.get(aggregate) ?? NaN) - (storedAt.get(aggregate) ?? NaN))
-    .filter((x) => Number.isFinite(x))
-    .sort((a, b) => a - b);
+
+  /**
+   * Starts the e2e ceiling's consumer on `durable`; the returned function stops it (after its
+   * transactions end) and tells its mean events per transaction.
+   */
+  async function startRawConsumer(durable: string): Promise<() => Promise<number>> {
+    const waiting: JsMsg[] = [];
+    let busy = 0;
+    let queued = false;
+    let transactions = 0;
+    let events = 0;
+    let failure: Error | undefined;
+    const handle = async (batch: JsMsg[]) => {
+      const decoded = batch.map((m) => ({
+        m,
+        id: m.headers?.get('ce-id') ?? '',
+        matchId: m.json<{ matchId: string }>().matchId,
+      }));
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const inserted = await client.query<{ event_id: string }>(
+          `insert into jetbox_inbox (consumer, event_id) values ${decoded.map((_, i) => `($1, $${i + 2})`).join(', ')} on conflict do nothing returning event_id`,
+          ['raw', ...decoded.map((d) => d.id)],
+        );
+        const fresh = new Set(inserted.rows.map((row) => row.event_id));
+        for (const d of decoded) {
+          if (fresh.has(d.id)) {
+            await client.query('insert into bench_effect values ($1, $2)', [d.id, d.matchId]);
+          }
+        }
+        await client.query('commit');
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+      transactions++;
+      events += batch.length;
+      for (const d of decoded) {
+        d.m.ack();
+        handledAt.set(d.matchId, now());
+      }
+    };
+    const schedule = () => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(() => {
+        queued = false;
+        while (busy < CONCURRENCY && waiting.length > 0) {
+          busy++;
+          void handle(waiting.splice(0, BATCH_SIZE))
+            .catch(
+              (err: unknown) => (failure ??= err instanceof Error ? err : new Error(String(err))),
+            )
+            .finally(() => {
+              busy--;
+              schedule();
+            });
+        }
+      });
+    };
+    const consumer = await js.consumers.get(stream, durable);
+    const messages = await consumer.consume({
+      max_messages: 256,
+      callback: (m) => {
+        waiting.push(m);
+        schedule();
+      },
+    });
+    return async () => {
+      messages.stop();
+      await waitUntil('the raw consumer finishing', () => busy === 0, 30_000);
+      if (failure) throw failure;
+      return events / Math.max(1, transactions);
+    };
+  }
 
   const ceiling = Math.min(rawConsumeEps, rawInsertEps);
+  const ms = (x: number) => Number(x.toFixed(2));
   const result = {
     bench: 'consumer',
     consume_eps: Math.round(consumeEps),
     ceiling_eps: Math.round(ceiling),
     ratio: Number((consumeEps / ceiling).toFixed(3)),
-    e2e_p50_ms: Number(percentile(latencies, 50).toFixed(2)),
-    e2e_p99_ms: Number(percentile(latencies, 99).toFixed(2)),
+    e2e_p50_ms: ms(percentile(e2e.latencies, 50)),
+    e2e_p99_ms: ms(percentile(e2e.latencies, 99)),
+    e2e_ceiling_p50_ms: ms(percentile(rawE2e.latencies, 50)),
+    e2e_ceiling_p99_ms: ms(percentile(rawE2e.latencies, 99)),
     e2e_producer: E2E_PRODUCER,
   };
+  const p50p99 = (sorted: number[]) =>
+    `${percentile(sorted, 50).toFixed(2)} / ${percentile(sorted, 99).toFixed(2)} ms`;
+  const e2eRows = (run: typeof e2e, label: string): [string, string][] => [
+    [
+      `${label} p50 / p99 / max`,
+      `${p50p99(run.latencies)} / ${(run.latencies.at(-1) ?? NaN).toFixed(2)} ms`,
+    ],
+    ['  of which commit → stored in the stream (relay) p50 / p99', p50p99(run.relayShare)],
+    ['  of which stored → handler commit (consumer) p50 / p99', p50p99(run.consumerShare)],
+    ['  mean events per transaction', run.meanBatch.toFixed(1)],
+    ['  samples (after the warm-up)', `${run.latencies.length}/${run.samples}`],
+    [
+      '  CPU µs per event: producer process (producers + relay), consumer, nats-server, PostgreSQL',
+      `${run.cpuUs.producer} / ${run.cpuUs.consumer} / ${run.cpuUs.nats} / ${run.cpuUs.postgres}`,
+    ],
+    [
+      '  consumer process GC: pauses, share of the time, longest',
+      `${run.gcPauses} / ${(run.gcShare * 100).toFixed(1)}% / ${run.gcLongest.toFixed(1)} ms`,
+    ],
+    ['  producers behind schedule at the end', `${Math.round(run.behindMs)} ms`],
+  ];
   rows.push(
     ['raw consume + ack (no PostgreSQL)', `${Math.round(rawConsumeEps)} events/s`],
     [`raw insert transactions (${CONCURRENCY} connections)`, `${Math.round(rawInsertEps)} tx/s`],
@@ -327,31 +480,12 @@ try {
     ['ratio to ceiling', String(result.ratio)],
     ['mean events per transaction', meanBatch.toFixed(1)],
     ['mean transaction (inbox + handlers) time', `${meanTxMs.toFixed(2)} ms`],
-    [
-      `e2e at ${RATE}/s, ${E2E_PRODUCER} producer (outbox commit → handler commit, via relay) p50`,
-      `${result.e2e_p50_ms} ms`,
-    ],
-    ['e2e p99', `${result.e2e_p99_ms} ms`],
-    ['e2e max', `${(latencies.at(-1) ?? NaN).toFixed(2)} ms`],
-    [
-      'of which commit → stored in the stream (relay) p50 / p99',
-      `${percentile(relayShare, 50).toFixed(2)} / ${percentile(relayShare, 99).toFixed(2)} ms`,
-    ],
-    [
-      'of which stored → handler commit (consumer) p50 / p99',
-      `${percentile(consumerShare, 50).toFixed(2)} / ${percentile(consumerShare, 99).toFixed(2)} ms`,
-    ],
-    ['e2e mean events per transaction', (batched / Math.max(1, processed)).toFixed(1)],
-    ['e2e samples (after the warm-up)', `${latencies.length}/${measured.length}`],
-    [
-      'e2e CPU µs per event: producer process (producers + relay), consumer, nats-server, PostgreSQL',
-      `${e2eCpuUs.producer} / ${e2eCpuUs.consumer} / ${e2eCpuUs.nats} / ${e2eCpuUs.postgres}`,
-    ],
-    [
-      'e2e consumer process GC: pauses, share of the time, longest',
-      `${gcPauses.length} / ${((gcMs / (e2eSeconds * 1000)) * 100).toFixed(1)}% / ${Math.max(0, ...gcPauses).toFixed(1)} ms`,
-    ],
-    ['producers behind schedule at the end', `${Math.round(behindMs)} ms`],
+    ...e2eRows(
+      e2e,
+      `e2e at ${RATE}/s, ${E2E_PRODUCER} producer (outbox commit → handler commit, via relay)`,
+    ),
+    ...e2eRows(rawE2e, 'e2e ceiling: the same with a raw consumer (plain pg, same statements)'),
+    ["e2e p99 over the ceiling's", (result.e2e_p99_ms / result.e2e_ceiling_p99_ms).toFixed(2)],
   );
   const width = Math.max(...rows.map((r) => r[0].length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
