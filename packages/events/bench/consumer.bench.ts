@@ -37,7 +37,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { createConsumer } from '../src/consumer/createConsumer.js';
-import { DEFAULT_BATCH_SIZE } from '../src/consumer/consumerOptions.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_LINGER_MS } from '../src/consumer/consumerOptions.js';
 import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
 import {
   connectTestNats,
@@ -57,6 +57,7 @@ const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? DEFAULT_BATCH_SIZE);
+const LINGER_MS = Number(process.env.BENCH_LINGER_MS ?? DEFAULT_LINGER_MS);
 const KEYS = 1000;
 const RATE = 1000;
 const PARTITIONS = 16;
@@ -206,6 +207,7 @@ try {
     stream,
     concurrency: CONCURRENCY,
     batchSize: BATCH_SIZE,
+    lingerMs: LINGER_MS,
     maxAckPending: 4000,
     deadLetterSubjectPrefix: `${prefix}_dlq`,
     logger: pino({ level: 'warn' }),
@@ -293,6 +295,7 @@ try {
       for (const entry of list.getEntries()) gcPauses.push(entry.duration);
     });
     gcObserver.observe({ entryTypes: ['gc'] });
+    const eluBefore = performance.eventLoopUtilization();
     const pidsBefore = await cpuPids();
     for (const k of Object.keys(cpu) as (keyof typeof cpu)[]) cpu[k].start(pidsBefore[k]);
     let onReport: (report: ProducerReport) => void = () => undefined;
@@ -317,6 +320,7 @@ try {
     }
     await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
     const pidsAfter = await cpuPids();
+    const elu = performance.eventLoopUtilization(eluBefore).utilization;
     gcObserver.disconnect();
     const gcMs = gcPauses.reduce((sum, d) => sum + d, 0);
     const cpuUs = Object.fromEntries(
@@ -353,6 +357,7 @@ try {
       gcPauses: gcPauses.length,
       gcShare: gcMs / ((total / RATE) * 1000),
       gcLongest: Math.max(0, ...gcPauses),
+      elu,
       behindMs,
       meanBatch,
     };
@@ -464,6 +469,7 @@ try {
       '  CPU µs per event: producer process (producers + relay), consumer, nats-server, PostgreSQL',
       `${run.cpuUs.producer} / ${run.cpuUs.consumer} / ${run.cpuUs.nats} / ${run.cpuUs.postgres}`,
     ],
+    ['  consumer process event loop busy (utilization)', `${(run.elu * 100).toFixed(0)}%`],
     [
       '  consumer process GC: pauses, share of the time, longest',
       `${run.gcPauses} / ${(run.gcShare * 100).toFixed(1)}% / ${run.gcLongest.toFixed(1)} ms`,
