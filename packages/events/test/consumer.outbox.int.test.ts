@@ -85,4 +85,44 @@ describe('consumer: events a handler records commit with its inbox row (PostgreS
       unsubscribe();
     }
   });
+
+  it('wakes the relay for events recorded in a transaction the handler nests in its own', async () => {
+    const match = newMatch();
+    const seenAtWakeUp: Promise<number>[] = [];
+    const unsubscribe = outbox.onCommit(() => {
+      seenAtWakeUp.push(outboxRows(match.matchId).then((rows) => rows.length));
+    });
+    const consumer = h.consumer({
+      orm,
+      name: 'nested-reactor',
+      subjects: `${h.prefix}.>`,
+      handlers: {
+        'com.jetbox.match.created': async (data, ctx) => {
+          if (data.matchId !== match.matchId) return; // an earlier test's event
+          // A savepoint inside the batch's transaction: its rows commit with the batch.
+          await ctx.em.transactional(async (em) => {
+            outbox.add(em, {
+              type: 'com.jetbox.match.cancelled',
+              aggregateType: 'match',
+              aggregateId: data.matchId,
+              data: { matchId: data.matchId, userIds: data.userIds, reason: { code: 'other' } },
+            });
+            await em.flush();
+          });
+        },
+      },
+    });
+    try {
+      const processed: (string | undefined)[] = [];
+      consumer.events.on('consumer:processed', (e) => processed.push(e.eventId));
+      await consumer.start();
+      const id = await h.publish('com.jetbox.match.created', match);
+      await waitFor('the event processed', () => processed.includes(id));
+      await consumer.stop();
+      expect(await outboxRows(match.matchId)).to.have.length(1);
+      expect(await Promise.all(seenAtWakeUp)).to.deep.equal([1]);
+    } finally {
+      unsubscribe();
+    }
+  });
 });

@@ -42,6 +42,21 @@ export interface Outbox {
 const standalone = new WeakMap<EntityManager, object>();
 
 /**
+ * The transaction whose commit makes a flush's rows visible. A flush inside a nested transaction
+ * (a savepoint) runs in knex's nested transaction object, while MikroORM reports only the root's
+ * commit (`afterTransactionCommit`): each nested one names its parent as `parentTransaction`.
+ */
+function rootTransaction(trx: object | undefined): object | undefined {
+  let root = trx;
+  for (let depth = 0; depth < 100; depth++) {
+    const parent = (root as { parentTransaction?: object } | undefined)?.parentTransaction;
+    if (!parent) break;
+    root = parent;
+  }
+  return root;
+}
+
+/**
  * The producer side of the outbox: a MikroORM flush subscriber that turns recorded events into
  * `jetbox_outbox` rows inside the flush's own unit of work, and a commit signal for relays.
  */
@@ -73,7 +88,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         });
         args.uow.computeChangeSet(row);
       }
-      const trx = args.em.getTransactionContext<object>();
+      const trx = rootTransaction(args.em.getTransactionContext<object>());
       if (trx) wrote.add(trx);
       else wroteOutsideTransaction = true;
     },
