@@ -210,6 +210,44 @@ describe('consumer: exactly-once effects, retries and dead letters (PostgreSQL +
     expect((await effects()).map((r) => r.event_id)).to.deep.equal([id]);
   });
 
+  it('rolls back a batch whose handler outlived handlerTimeoutMs, even one that then finishes: the retry applies it', async () => {
+    const attempts: number[] = [];
+    const consumer = h.consumer({
+      name,
+      subjects: filter(),
+      handlerTimeoutMs: 200,
+      backoff: { initialMs: 50, maxMs: 50 },
+      handlers: {
+        'com.jetbox.match.created': async (data, ctx) => {
+          attempts.push(attempts.length + 1);
+          await ctx.em.execute('insert into effects (consumer, event_id, data) values (?, ?, ?)', [
+            name,
+            ctx.event.id,
+            JSON.stringify({ attempt: attempts.length }),
+          ]);
+          // The first attempt ignores its signal and ends after its batch was given up.
+          if (attempts.length === 1) await new Promise((r) => setTimeout(r, 500));
+        },
+      },
+    });
+    const retries = record(consumer, 'consumer:retrying');
+    const duplicates = record(consumer, 'consumer:duplicate');
+    await consumer.start();
+    const id = await h.publish('com.jetbox.match.created', newMatch(), { partition });
+    await waitFor('ack', async () => attempts.length === 2 && (await pendingOf()).ackPending === 0);
+    // Long enough for the abandoned first attempt to have finished (and not committed).
+    await new Promise((r) => setTimeout(r, 600));
+    await consumer.stop();
+
+    // The retry may time out too, waiting on the inbox row the abandoned attempt still holds.
+    expect(retries).to.not.be.empty;
+    for (const r of retries) {
+      expect(r.error.message).to.equal('handler and transaction took longer than 200 ms');
+    }
+    expect(duplicates).to.deep.equal([]);
+    expect(await effects()).to.deep.equal([{ event_id: id, data: { attempt: 2 } }]);
+  });
+
   it('dead-letters after maxDeliver attempts with the error, then terminates the original', async () => {
     let calls = 0;
     const consumer = h.consumer({

@@ -125,4 +125,36 @@ describe('consumer: events a handler records commit with its inbox row (PostgreS
       unsubscribe();
     }
   });
+
+  it('keeps what a handler writes through the global EntityManager in the batch: a failed attempt rolls it back', async () => {
+    await orm.em.fork().execute('create table if not exists reaction (match_id uuid primary key)');
+    const match = newMatch();
+    let attempts = 0;
+    const consumer = h.consumer({
+      orm,
+      name: 'global-em-reactor',
+      subjects: `${h.prefix}.>`,
+      backoff: { initialMs: 50, maxMs: 50 },
+      handlers: {
+        'com.jetbox.match.created': async (data) => {
+          if (data.matchId !== match.matchId) return; // an earlier test's event
+          // Not ctx.em: the ORM's global EntityManager resolves to the batch's transaction.
+          await orm.em.execute('insert into reaction values (?)', [data.matchId]);
+          if (++attempts === 1) throw new Error('after writing: roll it back');
+        },
+      },
+    });
+    const processed: (string | undefined)[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId));
+    await consumer.start();
+    const id = await h.publish('com.jetbox.match.created', match);
+    await waitFor('the event processed', () => processed.includes(id));
+    await consumer.stop();
+    expect(attempts).to.equal(2);
+    const rows = await h.sql<{ n: number }>(
+      'select count(*)::int as n from reaction where match_id = ?',
+      [match.matchId],
+    );
+    expect(rows[0]!.n).to.equal(1);
+  });
 });
