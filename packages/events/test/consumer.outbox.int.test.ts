@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
+import { MikroORM, defineConfig, type EntityManager } from '@mikro-orm/postgresql';
+import type { EventDataMap } from '@jetbox/schemas';
+import type { Consumer } from '../src/consumer/createConsumer.js';
 import { createOutbox } from '../src/outbox/createOutbox.js';
 import { jetboxOrmOptions } from '../src/orm/jetboxOrmOptions.js';
 import {
@@ -39,14 +41,38 @@ describe('consumer: events a handler records commit with its inbox row (PostgreS
   const outboxRows = (aggregateId: string) =>
     h.sql<{ type: string }>('select type from jetbox_outbox where aggregate_id = ?', [aggregateId]);
 
+  /** What a relay woken by each commit would find: the match's outbox rows at each wake-up. */
+  function watchWakeUps(matchId: string) {
+    const seen: Promise<number>[] = [];
+    const unsubscribe = outbox.onCommit(() => {
+      seen.push(outboxRows(matchId).then((rows) => rows.length));
+    });
+    return { seen: () => Promise.all(seen), unsubscribe };
+  }
+
+  /** Starts `consumer`, publishes `match`'s creation and stops once that event is processed. */
+  async function handleOne(consumer: Consumer, match: EventDataMap['com.jetbox.match.created']) {
+    const processed: (string | undefined)[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId));
+    await consumer.start();
+    const id = await h.publish('com.jetbox.match.created', match);
+    await waitFor('the event processed', () => processed.includes(id));
+    await consumer.stop();
+  }
+
+  /** The reaction the handlers record: the match, cancelled. */
+  const recordCancellation = (em: EntityManager, data: EventDataMap['com.jetbox.match.created']) =>
+    outbox.add(em, {
+      type: 'com.jetbox.match.cancelled',
+      aggregateType: 'match',
+      aggregateId: data.matchId,
+      data: { matchId: data.matchId, userIds: data.userIds, reason: { code: 'other' } },
+    });
+
   it('records the reaction once, with the inbox row, and wakes the relay after the commit; a failed attempt records nothing', async () => {
     const match = newMatch();
     let attempts = 0;
-    // What a relay woken by the commit would find: the rows visible at each wake-up.
-    const seenAtWakeUp: Promise<number>[] = [];
-    const unsubscribe = outbox.onCommit(() => {
-      seenAtWakeUp.push(outboxRows(match.matchId).then((rows) => rows.length));
-    });
+    const wakeUps = watchWakeUps(match.matchId);
     const consumer = h.consumer({
       orm,
       name: 'reactor',
@@ -54,12 +80,7 @@ describe('consumer: events a handler records commit with its inbox row (PostgreS
       backoff: { initialMs: 50, maxMs: 50 },
       handlers: {
         'com.jetbox.match.created': async (data, ctx) => {
-          outbox.add(ctx.em, {
-            type: 'com.jetbox.match.cancelled',
-            aggregateType: 'match',
-            aggregateId: data.matchId,
-            data: { matchId: data.matchId, userIds: data.userIds, reason: { code: 'other' } },
-          });
+          recordCancellation(ctx.em, data);
           await ctx.em.flush();
           if (++attempts === 1) throw new Error('after recording: roll it all back');
         },
@@ -80,18 +101,15 @@ describe('consumer: events a handler records commit with its inbox row (PostgreS
         "select count(*)::int as n from jetbox_inbox where consumer = 'reactor'",
       );
       expect(inbox[0]!.n).to.equal(1);
-      expect(await Promise.all(seenAtWakeUp)).to.deep.equal([1]);
+      expect(await wakeUps.seen()).to.deep.equal([1]);
     } finally {
-      unsubscribe();
+      wakeUps.unsubscribe();
     }
   });
 
   it('wakes the relay for events recorded in a transaction the handler nests in its own', async () => {
     const match = newMatch();
-    const seenAtWakeUp: Promise<number>[] = [];
-    const unsubscribe = outbox.onCommit(() => {
-      seenAtWakeUp.push(outboxRows(match.matchId).then((rows) => rows.length));
-    });
+    const wakeUps = watchWakeUps(match.matchId);
     const consumer = h.consumer({
       orm,
       name: 'nested-reactor',
@@ -101,28 +119,18 @@ describe('consumer: events a handler records commit with its inbox row (PostgreS
           if (data.matchId !== match.matchId) return; // an earlier test's event
           // A savepoint inside the batch's transaction: its rows commit with the batch.
           await ctx.em.transactional(async (em) => {
-            outbox.add(em, {
-              type: 'com.jetbox.match.cancelled',
-              aggregateType: 'match',
-              aggregateId: data.matchId,
-              data: { matchId: data.matchId, userIds: data.userIds, reason: { code: 'other' } },
-            });
+            recordCancellation(em, data);
             await em.flush();
           });
         },
       },
     });
     try {
-      const processed: (string | undefined)[] = [];
-      consumer.events.on('consumer:processed', (e) => processed.push(e.eventId));
-      await consumer.start();
-      const id = await h.publish('com.jetbox.match.created', match);
-      await waitFor('the event processed', () => processed.includes(id));
-      await consumer.stop();
+      await handleOne(consumer, match);
       expect(await outboxRows(match.matchId)).to.have.length(1);
-      expect(await Promise.all(seenAtWakeUp)).to.deep.equal([1]);
+      expect(await wakeUps.seen()).to.deep.equal([1]);
     } finally {
-      unsubscribe();
+      wakeUps.unsubscribe();
     }
   });
 
@@ -144,12 +152,7 @@ describe('consumer: events a handler records commit with its inbox row (PostgreS
         },
       },
     });
-    const processed: (string | undefined)[] = [];
-    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId));
-    await consumer.start();
-    const id = await h.publish('com.jetbox.match.created', match);
-    await waitFor('the event processed', () => processed.includes(id));
-    await consumer.stop();
+    await handleOne(consumer, match);
     expect(attempts).to.equal(2);
     const rows = await h.sql<{ n: number }>(
       'select count(*)::int as n from reaction where match_id = ?',
