@@ -143,6 +143,13 @@ export async function insertOutboxRows(
   });
 }
 
+/**
+ * The least a relay's mark can be, for the PostgreSQL ceiling and the raw relay: rows ($1) set
+ * published with their stream seqs ($2), nothing checked.
+ */
+export const RAW_MARK_PUBLISHED = `update jetbox_outbox o set status = 'published', published_at = now(), stream_seq = v.s
+  from unnest($1::uuid[], $2::bigint[]) v(id, s) where o.id = v.id`;
+
 /** `match.created` data for an aggregate, as the benches' handlers read it. */
 export const matchCreatedData = (matchId: string) =>
   JSON.stringify({ matchId, userIds: [uuidv7(), uuidv7()], region: 'eu-west' });

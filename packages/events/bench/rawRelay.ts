@@ -12,6 +12,7 @@ import { createPubAckPublisher } from '../src/relay/createPubAckPublisher.js';
 import { encodeOutboxRow } from '../src/relay/encodeOutboxRow.js';
 import type { ClaimedRow } from '../src/relay/outboxSql.js';
 import { relaySessionConfig } from '../src/relay/relaySession.js';
+import { RAW_MARK_PUBLISHED } from './benchProducers.js';
 
 const BATCH = 500;
 const databaseUrl = process.env.DATABASE_URL;
@@ -74,11 +75,7 @@ async function relay(): Promise<void> {
             }),
         ),
       );
-      await db.query(
-        `update jetbox_outbox o set status = 'published', published_at = now(), stream_seq = v.s
-         from unnest($1::uuid[], $2::bigint[]) v(id, s) where o.id = v.id`,
-        [rows.map((r) => r.id), seqs],
-      );
+      await db.query(RAW_MARK_PUBLISHED, [rows.map((r) => r.id), seqs]);
       if (rows.length === BATCH) wanted = true;
     }
   } finally {

@@ -9,7 +9,12 @@
  *            (`rawRelay.ts`: LISTEN, read the oldest pending rows, publish, mark; nothing else)
  * Prints a table, then one JSON line.
  */
-import { BENCH_PAIRING_DDL, insertOutboxRows, matchCreatedData } from './benchProducers.js';
+import {
+  BENCH_PAIRING_DDL,
+  insertOutboxRows,
+  matchCreatedData,
+  RAW_MARK_PUBLISHED,
+} from './benchProducers.js';
 import { storedTimes } from './storedTimes.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { MikroORM, defineConfig } from '@mikro-orm/postgresql';
@@ -230,10 +235,10 @@ async function main() {
         `select id, aggregate_id, nats_subject, headers, data::text, created_at from jetbox_outbox where status = 'pending' order by seq limit 1000`,
       );
       if (claimed.rows.length === 0) break;
-      await c.query(
-        `update jetbox_outbox o set status = 'published', published_at = now(), stream_seq = v.s from unnest($1::uuid[], $2::bigint[]) v(id, s) where o.id = v.id`,
-        [claimed.rows.map((r) => r.id), claimed.rows.map((_, i) => i)],
-      );
+      await c.query(RAW_MARK_PUBLISHED, [
+        claimed.rows.map((r) => r.id),
+        claimed.rows.map((_, i) => i),
+      ]);
     }
     const pgMs = performance.now() - t2;
     const pgCpu = await stopPgMeter(rows.length);
@@ -254,7 +259,11 @@ async function main() {
     const measured = RATE * LATENCY_SECONDS;
 
     /** One latency phase: the producers at RATE, published by the relay `startRelay` spawns. */
-    const measureLatency = async (startRelay: () => ChildProcess, relaySessions: string) => {
+    const measureLatency = async (
+      startRelay: () => ChildProcess,
+      relaySessions: string,
+      dumpPath?: string,
+    ) => {
       // Start from an empty outbox, as vacuumed as production's autovacuum keeps it (this
       // machine's server runs with autovacuum off): 100,000 dead claim-index entries would cost
       // every claim ≈ 0.3 ms.
@@ -326,17 +335,20 @@ async function main() {
         .map((c) => (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms)
         .filter((x) => Number.isFinite(x))
         .sort((a, b) => a - b);
-      const dump = commits.map((c) => [
-        c.ms,
-        (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms,
-        c.aggregate_id,
-      ]);
+      // e.g. BENCH_LATENCY_DUMP=/tmp/latency.json: each event's commit time and latency, to look at the tail
+      if (dumpPath) {
+        const dump = commits.map((c) => [
+          c.ms,
+          (ackedAt.get(c.aggregate_id) ?? NaN) - c.ms,
+          c.aggregate_id,
+        ]);
+        await writeFile(dumpPath, JSON.stringify(dump));
+      }
       return {
         latencies,
         lost: commits.length - latencies.length,
         unpublished,
         behindMs,
-        dump,
         cpu: {
           producers: cpu.node,
           relay: relayCpuUs,
@@ -346,11 +358,11 @@ async function main() {
         },
       };
     };
-    const latency = await measureLatency(spawnRelay, 'jetbox-relay');
-    // e.g. BENCH_LATENCY_DUMP=/tmp/latency.json: each event's commit time and latency, to look at the tail
-    if (process.env.BENCH_LATENCY_DUMP) {
-      await writeFile(process.env.BENCH_LATENCY_DUMP, JSON.stringify(latency.dump));
-    }
+    const latency = await measureLatency(
+      spawnRelay,
+      'jetbox-relay',
+      process.env.BENCH_LATENCY_DUMP,
+    );
     // 5. latency ceiling: the same phase published by the least a relay can do (rawRelay.ts). Not
     // a strict bound: it overlaps nothing (one claim, publish and mark at a time).
     const rawLatency = await measureLatency(() => {
