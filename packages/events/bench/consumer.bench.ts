@@ -23,7 +23,9 @@
 import { BENCH_PAIRING_DDL, insertOutboxRows, matchCreatedData } from './benchProducers.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import {
   AckPolicy,
@@ -58,6 +60,9 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? DEFAULT_BATCH_SIZE);
 const LINGER_MS = Number(process.env.BENCH_LINGER_MS ?? DEFAULT_LINGER_MS);
+// e.g. BENCH_CPU_PROFILE=/tmp/prof: this process's CPU profile of the consume phase and of each
+// e2e phase (consume.cpuprofile, e2e.cpuprofile, e2e-raw.cpuprofile), for Chrome's DevTools.
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE;
 const KEYS = 1000;
 const RATE = 1000;
 const PARTITIONS = 16;
@@ -237,10 +242,13 @@ try {
     const aggregate = e.eventId === undefined ? undefined : aggregateOf.get(e.eventId);
     if (aggregate !== undefined) handledAt.set(aggregate, at);
   });
+  if (PROFILE_DIR) await mkdir(PROFILE_DIR, { recursive: true });
+  const consumeProfiler = PROFILE_DIR ? await startCpuProfile() : undefined;
   t = performance.now();
   await consumer.start();
   const limit = setTimeout(() => drained(), 600_000);
   await allProcessed;
+  await consumeProfiler?.stop(join(PROFILE_DIR!, 'consume.cpuprofile'));
   clearTimeout(limit);
   if (processed < EVENTS) throw new Error(`only ${processed} of ${EVENTS} processed in 600 s`);
   const consumeEps = EVENTS / ((performance.now() - t) / 1000);
@@ -252,10 +260,14 @@ try {
   processed = 0;
   transactions = 0;
   committedEvents = 0;
-  const e2e = await measureE2e(async () => {
-    await consumer.stop();
-    return committedEvents / Math.max(1, transactions);
-  }, process.env.BENCH_LATENCY_DUMP);
+  const e2e = await measureE2e(
+    async () => {
+      await consumer.stop();
+      return committedEvents / Math.max(1, transactions);
+    },
+    process.env.BENCH_LATENCY_DUMP,
+    PROFILE_DIR && join(PROFILE_DIR, 'e2e.cpuprofile'),
+  );
 
   // e2e ceiling: the same steady stream handled by the least a consumer can do: the same
   // statements (begin, inbox insert, one insert per event, commit) on plain pg connections, up to
@@ -268,14 +280,22 @@ try {
     max_ack_pending: 4000,
     deliver_policy: DeliverPolicy.New,
   });
-  const rawE2e = await measureE2e(await startRawConsumer(rawDurable));
+  const rawE2e = await measureE2e(
+    await startRawConsumer(rawDurable),
+    undefined,
+    PROFILE_DIR && join(PROFILE_DIR, 'e2e-raw.cpuprofile'),
+  );
 
   /**
    * One e2e phase: the producer process commits RATE events/s for the warm-up and the measured
    * seconds; its relay publishes them; the running consumer handles them and sets `handledAt`.
    * `stopConsumer` stops it and tells its mean events per transaction.
    */
-  async function measureE2e(stopConsumer: () => Promise<number>, dumpPath?: string) {
+  async function measureE2e(
+    stopConsumer: () => Promise<number>,
+    dumpPath?: string,
+    profilePath?: string,
+  ) {
     handledAt.clear();
     committedAt.clear();
     // Each phase starts from an outbox as vacuumed (this machine's server runs autovacuum off).
@@ -307,6 +327,7 @@ try {
     const eluBefore = performance.eventLoopUtilization();
     const pidsBefore = await cpuPids();
     for (const k of Object.keys(cpu) as (keyof typeof cpu)[]) cpu[k].start(pidsBefore[k]);
+    const profiler = profilePath ? await startCpuProfile() : undefined;
     let onReport: (report: ProducerReport) => void = () => undefined;
     let onExit: (code: number | null) => void = () => undefined;
     try {
@@ -328,6 +349,7 @@ try {
       listeners.delete(onReport);
     }
     await waitUntil('e2e samples', () => handledAt.size >= total, 30_000).catch(() => undefined);
+    await profiler?.stop(profilePath!);
     const pidsAfter = await cpuPids();
     const elu = performance.eventLoopUtilization(eluBefore).utilization;
     gcObserver.disconnect();
@@ -518,4 +540,19 @@ try {
   await nc.close();
   await orm.close(true);
   await db.drop();
+}
+
+/** Profiles this process's CPU until `stop(path)`, which writes the profile there. */
+async function startCpuProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(path: string) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      await writeFile(path, JSON.stringify(profile));
+    },
+  };
 }
