@@ -54,9 +54,10 @@ describe('relay sessions', () => {
         'enable_seqscan',
         'synchronous_commit',
         'plan_cache_mode',
+        'jit',
         'application_name',
       ]),
-    ).to.deep.equal(['off', 'off', 'force_generic_plan', 'jetbox-relay']);
+    ).to.deep.equal(['off', 'off', 'force_generic_plan', 'off', 'jetbox-relay']);
   });
 
   it('plan the claim once, not again at every claim', async () => {
