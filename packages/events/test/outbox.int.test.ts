@@ -157,6 +157,52 @@ describe('outbox: recording events with MikroORM', () => {
     ).to.have.length(0);
   });
 
+  it('keeps the events of a flush that failed, so a retried flush writes them once', async () => {
+    const conn = orm.em.getConnection();
+    // The first insert into game fails, as a deadlock or a dropped connection would (a sequence
+    // counts the attempts: unlike a table, it is not rolled back with them).
+    await conn.execute('create sequence game_inserts');
+    await conn.execute(`create function game_fail_once() returns trigger language plpgsql as $$
+      begin
+        if nextval('game_inserts') = 1 then raise exception 'transient'; end if;
+        return new;
+      end $$`);
+    await conn.execute(
+      'create trigger game_fail_once before insert on game for each row execute function game_fail_once()',
+    );
+    try {
+      const em = orm.em.fork();
+      const game = new Game().create();
+      const id = uuidv7();
+      em.persist(game);
+      outbox.add(em, {
+        type: 'com.jetbox.match.cancelled',
+        aggregateType: 'match',
+        aggregateId: game.id,
+        data: { matchId: id, userIds: [], reason: { code: 'other' } },
+      });
+      const err = await em.flush().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(String(err)).to.match(/transient/);
+      expect(await rows(em, game.id)).to.have.length(0);
+      await em.flush();
+      expect((await rows(em, game.id)).map((r) => r.type)).to.deep.equal([
+        'com.jetbox.match.created',
+        'com.jetbox.match.cancelled',
+      ]);
+      // Written once: a later flush has nothing left to write.
+      game.status = 'done';
+      await em.flush();
+      expect(await rows(em, game.id)).to.have.length(2);
+    } finally {
+      await conn.execute('drop trigger game_fail_once on game');
+      await conn.execute('drop function game_fail_once');
+      await conn.execute('drop sequence game_inserts');
+    }
+  });
+
   it('refuses invalid data and unknown types at record time', () => {
     const game = new Game();
     expect(() =>

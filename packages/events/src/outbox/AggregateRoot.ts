@@ -49,14 +49,17 @@ export function recordOn(
   pending.set(target, list);
 }
 
-/** Takes (and forgets) the events an aggregate recorded. */
-export function pullRecordedEvents(target: object): RecordedEvent[] {
-  const list = pending.get(target);
-  if (!list) return [];
-  pending.delete(target);
-  return list;
+/** The events an aggregate recorded and the outbox has not written yet (a copy). */
+export function recordedEvents(target: object): RecordedEvent[] {
+  return [...(pending.get(target) ?? [])];
 }
 
-export function hasRecordedEvents(target: object): boolean {
-  return (pending.get(target)?.length ?? 0) > 0;
+/** Forgets `written` (once the flush that wrote them succeeded); events recorded since stay. */
+export function forgetRecordedEvents(target: object, written: readonly RecordedEvent[]): void {
+  const list = pending.get(target);
+  if (!list) return;
+  const done = new Set(written);
+  const rest = list.filter((event) => !done.has(event));
+  if (rest.length > 0) pending.set(target, rest);
+  else pending.delete(target);
 }

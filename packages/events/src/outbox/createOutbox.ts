@@ -6,8 +6,8 @@ import type {
 } from '@mikro-orm/core';
 import type { EventDataMap, EventType } from '@jetbox/schemas';
 import {
-  hasRecordedEvents,
-  pullRecordedEvents,
+  forgetRecordedEvents,
+  recordedEvents,
   recordOn,
   type RecordedEvent,
 } from './AggregateRoot.js';
@@ -65,21 +65,30 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const listeners = new Set<() => void>();
   const wrote = new WeakSet<object>();
   let wroteOutsideTransaction = false;
+  // What each unit of work's flush is writing, forgotten by the aggregates only once that flush
+  // succeeded: a flush that fails (a deadlock, a dropped connection, an oversized event) leaves
+  // them recorded, so a retried flush writes them with the aggregate instead of without.
+  const writing = new WeakMap<object, { target: object; events: RecordedEvent[] }[]>();
 
   const subscriber: EventSubscriber = {
     onFlush(args: FlushEventArgs) {
       const events: RecordedEvent[] = [];
+      const taken: { target: object; events: RecordedEvent[] }[] = [];
       const seen = new Set<object>();
       const take = (entity: object) => {
-        if (seen.has(entity) || !hasRecordedEvents(entity)) return;
+        if (seen.has(entity)) return;
         seen.add(entity);
-        events.push(...pullRecordedEvents(entity));
+        const recorded = recordedEvents(entity);
+        if (recorded.length === 0) return;
+        taken.push({ target: entity, events: recorded });
+        events.push(...recorded);
       };
       for (const cs of args.uow.getChangeSets()) take(cs.entity);
       // An aggregate may record an event without a column changing.
       for (const entity of args.uow.getIdentityMap()) take(entity);
       const holder = standalone.get(args.em);
       if (holder) take(holder);
+      writing.set(args.uow, taken);
       if (events.length === 0) return;
       const now = new Date();
       for (const event of events) {
@@ -99,7 +108,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
         for (const l of listeners) l();
       }
     },
-    afterFlush() {
+    afterFlush(args: FlushEventArgs) {
+      for (const { target, events } of writing.get(args.uow) ?? []) {
+        forgetRecordedEvents(target, events);
+      }
+      writing.delete(args.uow);
       if (wroteOutsideTransaction) {
         wroteOutsideTransaction = false;
         for (const l of listeners) l();
