@@ -127,6 +127,65 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
     expect((await effectIds()).sort()).to.deep.equal([...ids].sort());
   });
 
+  it('does not ack a batch whose handler swallowed a database error: PostgreSQL rolled it back', async () => {
+    // The "idempotent insert" that catches its duplicate key leaves the transaction failed, and
+    // COMMIT then rolls back without an error.
+    await h.sql(`create table once_${name} (event_id uuid primary key)`);
+    const calls: string[] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let poison = '';
+    const consumer = h.consumer({
+      name,
+      subjects: `${h.prefix}.*.*.${partition}`,
+      concurrency: 1,
+      batchSize: 50,
+      backoff: { initialMs: 50 },
+      handlers: {
+        'com.jetbox.match.created': async (_data, ctx) => {
+          calls.push(ctx.event.id);
+          if (calls.length === 1) await gate;
+          await ctx.em.execute('insert into effects (consumer, event_id) values (?, ?)', [
+            name,
+            ctx.event.id,
+          ]);
+          if (ctx.event.id === poison && ctx.delivery.attempt === 1) {
+            const insert = `insert into once_${name} values (?)`;
+            await ctx.em.execute(insert, [ctx.event.id]);
+            await ctx.em.execute(insert, [ctx.event.id]).catch(() => undefined);
+          }
+        },
+      },
+    });
+    const processed: string[] = [];
+    const retrying: { eventId?: string; error: Error }[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId!));
+    consumer.events.on('consumer:retrying', (e) => retrying.push(e));
+    await consumer.start();
+    const ids = [await h.publish('com.jetbox.match.created', newMatch(), { partition })];
+    await waitFor('first handler entered', () => calls.length === 1);
+    for (let i = 0; i < 4; i++) {
+      ids.push(await h.publish('com.jetbox.match.created', newMatch(), { partition }));
+    }
+    // The last of its batch: no statement of a later handler would have failed.
+    poison = ids[4]!;
+    await allDelivered(consumer, 5);
+    open();
+    await waitFor('5 processed', () => processed.length === 5);
+    await consumer.stop();
+
+    expect(retrying.map((r) => r.eventId)).to.deep.equal([poison]);
+    expect(retrying[0]!.error.message).to.match(
+      /aborted the transaction: a handler caught a database error/,
+    );
+    expect((await effectIds()).sort()).to.deep.equal([...ids].sort());
+    const inbox = await h.sql<{ n: number }>(
+      'select count(*)::int as n from jetbox_inbox where consumer = ?',
+      [name],
+    );
+    expect(inbox[0]!.n).to.equal(5);
+  });
+
   it("handles a key's queued events together, in order, several per transaction", async () => {
     const key = uuidv7();
     const { consumer, calls, open } = gatedConsumer(() => false);

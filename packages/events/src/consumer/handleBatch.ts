@@ -6,6 +6,11 @@ import type { MessageRef } from './consumerEvents.js';
 import type { ConsumerOptions, EventHandler, HandlerContext } from './consumerOptions.js';
 import { asError, type PreparedEvent } from './prepareMessage.js';
 import { endSpan, startProcessSpan } from '../tracing/messageSpans.js';
+import {
+  FailedTransactionError,
+  watchTransaction,
+  type TransactionHealth,
+} from './transactionHealth.js';
 
 /** A delivered message, ready for its handler. */
 export interface BatchItem {
@@ -36,7 +41,13 @@ export async function handleBatch<T extends BatchItem>(
 ): Promise<BatchOutcome<T>> {
   const started = performance.now();
   const timeout = new AbortController();
-  const signal = AbortSignal.any([stopping, timeout.signal]);
+  // Aborted by the stop or the timeout. Forwarded by hand: on Node.js 20, `AbortSignal.any` left
+  // an entry on the consumer's long-lived `stopping` signal for every batch, never collected.
+  const aborter = new AbortController();
+  const signal = aborter.signal;
+  const onStop = () => aborter.abort(stopping.reason);
+  if (stopping.aborted) onStop();
+  else stopping.addEventListener('abort', onStop, { once: true });
   const duplicates = new Set<T>();
   let handlersMs = 0;
   let culprit: T | undefined;
@@ -47,6 +58,7 @@ export async function handleBatch<T extends BatchItem>(
       `handler and transaction took longer than ${options.handlerTimeoutMs} ms`,
     );
     timeout.abort(error);
+    aborter.abort(error);
     rejectTimedOut(error);
   }, options.handlerTimeoutMs);
   /** Each step starts the clock again (`refresh`: the same timer, no new one per step). */
@@ -60,20 +72,27 @@ export async function handleBatch<T extends BatchItem>(
   const em = options.orm.em.fork();
   const attempt = TransactionContext.create(em, async () => {
     await em.begin();
+    const health = await watchTransaction(em);
     try {
-      await run();
+      await run(health);
       // A batch that timed out in its last handler was reported failed: it must not commit. (A
-      // stop does not count: work done by then is committed.)
+      // stop after the last handler does not count: work done by then is committed.)
       timeout.signal.throwIfAborted();
+      await health.beforeCommit();
       step();
       await em.commit();
+      // `COMMIT` of a failed transaction rolls back without an error. Its failure may have been
+      // reported only after the last handler returned; `pg` has read that report by now.
+      if (health.failed()) throw new FailedTransactionError();
     } catch (err) {
       // Not awaited by a timed-out batch (abandoned); a dead connection may never settle it.
       await em.rollback().catch(() => undefined);
       throw err;
+    } finally {
+      health.stop();
     }
   });
-  async function run(): Promise<void> {
+  async function run(health: TransactionHealth): Promise<void> {
     const placeholders = items.map(() => '(?, ?)').join(', ');
     const params = items.flatMap((item) => [options.name, item.prepared.event.id]);
     const inserted = await em.execute<{ event_id: string }[]>(
@@ -114,6 +133,8 @@ export async function handleBatch<T extends BatchItem>(
       try {
         await context.with(traced.context, () => handler(prepared.data as never, ctx));
         await fork.flush();
+        // Still the culprit: a handler that swallowed a database error failed the transaction.
+        if (health.failed()) throw new FailedTransactionError();
         endSpan(traced.span);
       } catch (err) {
         endSpan(traced.span, err);
@@ -130,6 +151,7 @@ export async function handleBatch<T extends BatchItem>(
     return { ok: false, error: asError(err), culprit };
   } finally {
     clearTimeout(timer);
+    stopping.removeEventListener('abort', onStop);
     // A late settlement of an abandoned attempt must not surface as an unhandled rejection.
     attempt.catch(() => undefined);
   }

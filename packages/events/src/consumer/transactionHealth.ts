@@ -1,0 +1,72 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/**
+ * Whether PostgreSQL still holds the batch's transaction open for work. A handler that catches a
+ * database error and goes on (an "idempotent" insert that swallows its duplicate key) leaves the
+ * transaction failed: every later statement is refused, and `COMMIT` answers `ROLLBACK` without
+ * an error, which neither knex nor MikroORM checks. The batch would then be acked with nothing
+ * of it written.
+ */
+export interface TransactionHealth {
+  /** True once PostgreSQL reported the transaction failed (known without a statement on `pg`). */
+  failed(): boolean;
+  /** Throws when the transaction has failed, running a statement to find out if it must. */
+  beforeCommit(): Promise<void>;
+  stop(): void;
+}
+
+/** What a failed transaction reports, naming the likely cause. */
+export class FailedTransactionError extends Error {
+  constructor() {
+    super(
+      'PostgreSQL aborted the transaction: a handler caught a database error and went on, so nothing it or the batch wrote could commit',
+    );
+    this.name = 'FailedTransactionError';
+  }
+}
+
+interface ReadyForQuery {
+  status?: string;
+}
+interface Wire {
+  on(event: 'readyForQuery', listener: (msg: ReadyForQuery) => void): unknown;
+  off(event: 'readyForQuery', listener: (msg: ReadyForQuery) => void): unknown;
+}
+
+/**
+ * Watches the transaction `em` has begun. On `pg` (through knex) it reads the transaction status
+ * PostgreSQL sends after every statement ('E': failed), which costs nothing; where that cannot be
+ * reached, `beforeCommit` runs one statement, which a failed transaction refuses.
+ */
+export async function watchTransaction(em: EntityManager): Promise<TransactionHealth> {
+  const trx = em.getTransactionContext<{ client?: { acquireConnection?: () => unknown } }>();
+  const connection = (await trx?.client?.acquireConnection?.()) as { connection?: unknown };
+  const wire = connection?.connection as Partial<Wire> | undefined;
+  if (typeof wire?.on !== 'function' || typeof wire.off !== 'function') {
+    return {
+      failed: () => false,
+      async beforeCommit() {
+        try {
+          await em.execute('select 1');
+        } catch {
+          throw new FailedTransactionError();
+        }
+      },
+      stop() {},
+    };
+  }
+  let failed = false;
+  const onReady = (msg: ReadyForQuery) => {
+    if (msg.status === 'E') failed = true;
+  };
+  wire.on('readyForQuery', onReady);
+  return {
+    failed: () => failed,
+    beforeCommit() {
+      return failed ? Promise.reject(new FailedTransactionError()) : Promise.resolve();
+    },
+    stop() {
+      wire.off!('readyForQuery', onReady);
+    },
+  };
+}
