@@ -50,6 +50,7 @@ describe('consumer options, backoff and dead-letter headers', () => {
     ['backoff.multiplier', { backoff: { multiplier: 0.5 } }],
     ['subjects[1]', { subjects: ['a.>', 'has space'] }],
     ['handlers.com.jetbox.match.created', { handlers: { 'com.jetbox.match.created': 1 } }],
+    ['handlers.com.jetbox.match.craeted', { handlers: { 'com.jetbox.match.craeted': () => {} } }],
     ['pullExpiresMs', { pullExpiresMs: 500 }],
     ['batchSize', { batchSize: 0 }],
     ['lingerMs', { lingerMs: -1 }],
@@ -69,6 +70,17 @@ describe('consumer options, backoff and dead-letter headers', () => {
       }
     });
   }
+
+  it('names the known CloudEvent types when a handler is keyed by another', () => {
+    expect(() =>
+      resolveConsumerOptions({
+        ...base,
+        handlers: { 'com.jetbox.match.craeted': () => {} } as never,
+      }),
+    ).to.throw(
+      /com.jetbox.match.craeted: is not a CloudEvent type of @jetbox\/schemas \(known: .*com.jetbox.match.created/,
+    );
+  });
 
   it('backs off 1 s, 2 s, 4 s, 8 s … up to the cap', () => {
     expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n))).to.deep.equal([

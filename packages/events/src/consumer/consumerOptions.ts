@@ -1,5 +1,5 @@
 import type { EventDataMap, EventType, UpcasterMap } from '@jetbox/schemas';
-import { builtInUpcasters } from '@jetbox/schemas';
+import { builtInUpcasters, eventCatalog, isEventType } from '@jetbox/schemas';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { CloudEvent } from 'cloudevents';
@@ -206,6 +206,13 @@ export function resolveConsumerOptions(input: ConsumerOptionsInput): ConsumerOpt
     throw JetboxError.invalidOption('handlers', 'must map CloudEvent types to functions');
   }
   for (const [type, handler] of Object.entries(input.handlers)) {
+    // A misspelt type would never run: its events would be acked as having no handler.
+    if (!isEventType(type)) {
+      throw JetboxError.invalidOption(
+        `handlers.${type}`,
+        `is not a CloudEvent type of @jetbox/schemas (known: ${Object.keys(eventCatalog).join(', ')})`,
+      );
+    }
     if (typeof handler !== 'function') {
       throw JetboxError.invalidOption(`handlers.${type}`, 'must be a function');
     }
