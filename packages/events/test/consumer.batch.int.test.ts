@@ -186,6 +186,45 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
     expect(inbox[0]!.n).to.equal(5);
   });
 
+  it("goes on acking and advancing a key when a listener throws, and reports the listener's error", async () => {
+    const calls: string[] = [];
+    const consumer = h.consumer({
+      name,
+      subjects: `${h.prefix}.*.*.${partition}`,
+      concurrency: 1,
+      handlers: {
+        'com.jetbox.match.created': async (_data, ctx) => {
+          calls.push(ctx.event.id);
+        },
+      },
+    });
+    const errors: string[] = [];
+    consumer.events.on('consumer:processed', () => {
+      throw new Error('listener bug');
+    });
+    consumer.events.on('consumer:error', (e) => errors.push(`${e.during}: ${e.error.message}`));
+    const key = uuidv7();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const data = {
+        matchId: key,
+        userIds: [uuidv7(), uuidv7()] as [string, string],
+        region: String(i),
+      };
+      ids.push(await h.publish('com.jetbox.match.created', data, { partition, key }));
+    }
+    await consumer.start();
+    await waitFor('3 handled', () => calls.length === 3);
+    const jsm = await jetstreamManager(h.nc);
+    await waitFor('all acked', async () => {
+      const info = await jsm.consumers.info(h.stream, consumer.durables[0]!);
+      return info.num_ack_pending === 0 && info.num_pending === 0;
+    });
+    await consumer.stop();
+    expect(calls).to.deep.equal(ids);
+    expect(errors).to.deep.equal(Array(3).fill('listener: listener bug'));
+  });
+
   it("handles a key's queued events together, in order, several per transaction", async () => {
     const key = uuidv7();
     const { consumer, calls, open } = gatedConsumer(() => false);

@@ -110,8 +110,25 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
   function emitError(err: unknown, during: string): void {
     const error = asError(err);
     logger.error({ err: error, consumer: name, during }, 'consumer background failure');
-    events.emit('consumer:error', { consumer: name, error, during });
+    try {
+      events.emit('consumer:error', { consumer: name, error, during });
+    } catch (listenerErr) {
+      logger.error({ err: asError(listenerErr), consumer: name }, 'consumer:error listener threw');
+    }
   }
+
+  /**
+   * Emits a consumer event. A listener that throws must not stop the acks, retries and key
+   * advances the event is emitted among (its messages would be held, and their keys blocked,
+   * for good): its error is reported as `consumer:error`, during `listener`.
+   */
+  const announce = <K extends keyof ConsumerEventMap>(event: K, ...args: ConsumerEventMap[K]) => {
+    try {
+      (events.emit as (event: K, ...args: ConsumerEventMap[K]) => boolean)(event, ...args);
+    } catch (err) {
+      emitError(err, 'listener');
+    }
+  };
 
   function track(task: Promise<void>): void {
     const tracked = task.catch((err: unknown) => emitError(err, 'message task'));
@@ -175,7 +192,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     }
     if (!handled(prepared.type)) {
       release(msg, 'ack');
-      events.emit('consumer:ignored', ref);
+      announce('consumer:ignored', ref);
       return;
     }
     const item: Item = { msg, ref, prepared, solo: false };
@@ -302,7 +319,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     const outcome = await handleBatch(batch, options, abort.signal);
     if (outcome.ok) {
       learn(outcome.durationMs, outcome.handlersMs, batch.length - outcome.duplicates.size);
-      events.emit('consumer:committed', {
+      announce('consumer:committed', {
         consumer: name,
         events: batch.length,
         duplicates: outcome.duplicates.size,
@@ -310,9 +327,9 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       });
       for (const item of batch) {
         release(item.msg, 'ack');
-        if (outcome.duplicates.has(item)) events.emit('consumer:duplicate', item.ref);
+        if (outcome.duplicates.has(item)) announce('consumer:duplicate', item.ref);
         else {
-          events.emit('consumer:processed', {
+          announce('consumer:processed', {
             ...item.ref,
             durationMs: outcome.durationMs,
             batchSize: batch.length,
@@ -344,7 +361,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
     if (isRetryLaterError(error)) {
       // Not an attempt: the handler could not do its work, through no fault of the message.
       if (!running) return release(msg, { nakMs: error.delayMs });
-      events.emit('consumer:deferred', { ...ref, delayMs: error.delayMs, error });
+      announce('consumer:deferred', { ...ref, delayMs: error.delayMs, error });
       item.solo = true;
       if (!(await sleep(error.delayMs, abort.signal))) {
         return release(msg, { nakMs: error.delayMs });
@@ -363,7 +380,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       { err: error, consumer: name, eventId: ref.eventId, attempt: ref.attempt, delayMs },
       'handler failed; retrying',
     );
-    events.emit('consumer:retrying', { ...ref, delayMs, error });
+    announce('consumer:retrying', { ...ref, delayMs, error });
     item.solo = true;
     if (!(await sleep(delayMs, abort.signal))) return release(msg, { nakMs: delayMs });
     ref.attempt++;
@@ -433,7 +450,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       { consumer: name, reason, err: error, eventId: ref.eventId, subject: msg.subject },
       'message dead-lettered',
     );
-    events.emit('consumer:deadLettered', { ...ref, reason, error, deadLetterSubject: subject });
+    announce('consumer:deadLettered', { ...ref, reason, error, deadLetterSubject: subject });
   }
 
   /** Surfaces what nats.js only reports as notifications: the pull loop itself keeps going. */
@@ -493,7 +510,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
         { consumer: name, stream: options.stream, durables: durables.map((d) => d.name) },
         'consumer started',
       );
-      events.emit('consumer:started', { consumer: name });
+      announce('consumer:started', { consumer: name });
     })();
     try {
       await starting;
@@ -532,7 +549,7 @@ export function createConsumer(input: ConsumerOptionsInput): Consumer {
       queues.clear();
       ready.clear();
       logger.info({ consumer: name, timedOut }, 'consumer stopped');
-      events.emit('consumer:stopped', { consumer: name, timedOut });
+      announce('consumer:stopped', { consumer: name, timedOut });
     })();
     try {
       await stopping;
