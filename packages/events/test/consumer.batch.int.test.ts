@@ -193,8 +193,9 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
       subjects: `${h.prefix}.*.*.${partition}`,
       concurrency: 1,
       handlers: {
-        'com.jetbox.match.created': async (_data, ctx) => {
+        'com.jetbox.match.created': (_data, ctx) => {
           calls.push(ctx.event.id);
+          return Promise.resolve();
         },
       },
     });
