@@ -498,6 +498,21 @@ describe('relay (real PostgreSQL and JetStream)', function () {
     ).to.throw(/relay.partitions/);
   });
 
+  it('stopped while starting, waits for the start, stops cleanly and can run again', async () => {
+    const r = relay();
+    const starting = r.start();
+    await r.stop();
+    await starting;
+    const left = await fx.pool.query(
+      `select 1 from pg_stat_activity where application_name = 'jetbox-relay' and datname = current_database()`,
+    );
+    expect(left.rowCount).to.equal(0);
+    await fx.insertEvents(20, 5);
+    await r.start();
+    await waitFor('all published', () => fx.allPublished());
+    expect(await fx.streamCount()).to.equal(20);
+  });
+
   it('stops idempotently and leaves no connection behind', async () => {
     const r = relay();
     await r.start();

@@ -606,8 +606,42 @@ export function createRelay(options: RelayOptions): Relay {
     await drainAll();
   }
 
+  // start and stop run one after another: a stop during a start waits for the start (it found
+  // no loop to wait for and left the relay unable to run again), and a start after a stop that
+  // timed out waits for the stopped loop to end (two loops would share the claim state).
+  let lifecycle: Promise<unknown> = Promise.resolve();
+  const serially = (step: () => Promise<void>): Promise<void> => {
+    const next = lifecycle.then(step, step);
+    lifecycle = next.catch(() => undefined);
+    return next;
+  };
+
+  /** Waits for a loop left running by a stop that timed out; false if it is still running. */
+  async function previousLoopEnded(): Promise<boolean> {
+    if (!loop) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      loop.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>(
+        (resolve) => (timer = setTimeout(() => resolve(false), o.stopTimeoutMs)),
+      ),
+    ]);
+    clearTimeout(timer);
+    if (ended) loop = null;
+    return ended;
+  }
+
   async function start(): Promise<void> {
     if (state !== 'idle') return;
+    if (!(await previousLoopEnded())) {
+      throw new JetboxError(
+        JetboxErrorCode.StopTimeout,
+        `relay cannot start: the run it stopped has not ended ${o.stopTimeoutMs} ms after its stop timed out; try again`,
+      );
+    }
     state = 'running';
     if (pool.ending) pool = newPool();
     try {
@@ -658,9 +692,9 @@ export function createRelay(options: RelayOptions): Relay {
     get partitions() {
       return leases.owned;
     },
-    start,
-    stop,
+    start: () => serially(start),
+    stop: () => serially(stop),
     kick,
-    [Symbol.asyncDispose]: stop,
+    [Symbol.asyncDispose]: () => serially(stop),
   };
 }
