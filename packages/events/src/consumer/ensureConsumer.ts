@@ -63,15 +63,17 @@ export async function ensureConsumer(
     c.max_deliver === wanted.max_deliver &&
     c.ack_wait === wanted.ack_wait &&
     c.max_ack_pending === wanted.max_ack_pending &&
-    (c.filter_subject ?? undefined) === wanted.filter_subject &&
+    (c.filter_subject || undefined) === wanted.filter_subject &&
     JSON.stringify(c.filter_subjects ?? []) === JSON.stringify(wanted.filter_subjects ?? []);
   if (same) return { action: 'unchanged', info: existing };
+  // nats.js lays the update over the existing config: both filters are set, a missing one as
+  // undefined (left out of the request), so a filter the options dropped is removed, not kept.
   const update: Partial<ConsumerConfig> = {
     max_deliver: wanted.max_deliver,
     ack_wait: wanted.ack_wait,
     max_ack_pending: wanted.max_ack_pending,
+    filter_subject: wanted.filter_subject,
+    filter_subjects: wanted.filter_subjects,
   };
-  if (wanted.filter_subject !== undefined) update.filter_subject = wanted.filter_subject;
-  if (wanted.filter_subjects !== undefined) update.filter_subjects = wanted.filter_subjects;
   return { action: 'updated', info: await jsm.consumers.update(stream, options.name, update) };
 }
