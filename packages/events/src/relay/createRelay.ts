@@ -155,7 +155,7 @@ export function createRelay(options: RelayOptions): Relay {
         { cause: err },
       );
     }
-    const safety = `the longest gap between two publishes of one row is ${gap} ms (backoffMaxMs ${o.backoffMaxMs} × (1 + jitter ${o.jitter}) + publishTimeoutMs ${o.publishTimeoutMs}); stream ${o.stream} drops duplicates for ${windowMs} ms`;
+    const safety = `the longest gap between two publishes of one row is ${gap} ms (backoffMaxMs ${o.backoffMaxMs} × (1 + jitter ${o.jitter}) + publishTimeoutMs ${o.publishTimeoutMs} + pollIntervalMs ${o.pollIntervalMs}); stream ${o.stream} drops duplicates for ${windowMs} ms`;
     if (gap >= windowMs && !o.allowUnsafeRetryHorizon) {
       throw new JetboxError(
         JetboxErrorCode.UnsafeRetryHorizon,
@@ -566,8 +566,12 @@ export function createRelay(options: RelayOptions): Relay {
             while (onTheWire.size >= BATCHES_ON_THE_WIRE) await Promise.race(onTheWire);
             if (rows.length > 0) launch(pool, rows);
             else await inFlightSettling(); // everything claimed is in flight: wait instead of re-claiming it
-            if (claimed.length >= o.batchSize) continue;
-            cursor = restartPoint(); // reached the end: rescan held-back rows
+            // A full claim goes on from the cursor, except when the sweep is due: then it starts
+            // again from seq 0, so rows due for a retry wait at most a poll interval, also during
+            // a long drain (the start-up check counts on it).
+            if (claimed.length >= o.batchSize && Date.now() - lastSweep < o.pollIntervalMs)
+              continue;
+            cursor = restartPoint(); // reached the end (or the sweep): rescan held-back rows
             // Caught up from the restart point with nothing held back: another claim now could
             // only find rows whose commit will wake the relay anyway (1 claim per wake-up, not 3).
             if (heldBack || !atRestart || stale) continue;

@@ -122,9 +122,12 @@ export function retryDelayMs(
   return Math.round(raw * (1 + o.jitter * (2 * Math.random() - 1)));
 }
 
-/** The longest time between two publishes of one row: the worst retry delay plus a PubAck timeout. */
+/**
+ * The longest time between two publishes of one row: the worst retry delay, a PubAck timeout,
+ * and a poll interval (a row due for a retry is found by the next sweep from seq 0).
+ */
 export function worstRetryGapMs(
-  o: Pick<ResolvedRelayOptions, 'backoffMaxMs' | 'jitter' | 'publishTimeoutMs'>,
+  o: Pick<ResolvedRelayOptions, 'backoffMaxMs' | 'jitter' | 'publishTimeoutMs' | 'pollIntervalMs'>,
 ): number {
-  return Math.ceil(o.backoffMaxMs * (1 + o.jitter)) + o.publishTimeoutMs;
+  return Math.ceil(o.backoffMaxMs * (1 + o.jitter)) + o.publishTimeoutMs + o.pollIntervalMs;
 }
