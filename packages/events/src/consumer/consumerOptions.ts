@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { JetboxError } from '../errors.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoffDelay.js';
 import { partitionFilter } from './consumerDurables.js';
+import { definedOnly } from '../config.js';
 
 /** The logging calls the consumer makes; a pino logger fits. */
 export interface ConsumerLogger {
@@ -217,7 +218,7 @@ export function resolveConsumerOptions(input: ConsumerOptionsInput): ConsumerOpt
       throw JetboxError.invalidOption(`handlers.${type}`, 'must be a function');
     }
   }
-  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...input.backoff };
+  const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...definedOnly(input.backoff ?? {}) };
   const options: ConsumerOptions = {
     orm: input.orm,
     nats: input.nats,

@@ -1,5 +1,6 @@
 import { DEFAULT_PARTITIONS, DEFAULT_SUBJECT_PREFIX } from '../jetstream/subjects.js';
 import { JetboxError } from '../errors.js';
+import { definedOnly } from '../config.js';
 
 /** @defaultValue 1 MiB — the NATS default max payload. */
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
@@ -22,7 +23,8 @@ export function resolveOutboxOptions(options: OutboxOptions): ResolvedOutboxOpti
     partitions: DEFAULT_PARTITIONS,
     subjectPrefix: DEFAULT_SUBJECT_PREFIX,
     maxEventBytes: DEFAULT_MAX_EVENT_BYTES,
-    ...options,
+    ...definedOnly(options),
+    source: options.source,
   };
   if (typeof o.source !== 'string' || o.source.length === 0) {
     throw JetboxError.invalidOption(

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { JetboxError } from '../errors.js';
 import { DEFAULT_PARTITIONS } from '../jetstream/subjects.js';
 import type { Outbox } from '../outbox/createOutbox.js';
+import { definedOnly } from '../config.js';
 
 /** @defaultValue 1000 rows */
 export const DEFAULT_RELAY_BATCH_SIZE = 1000;
@@ -86,7 +87,9 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     retentionMs: DEFAULT_RELAY_RETENTION_MS,
     retentionIntervalMs: DEFAULT_RELAY_RETENTION_INTERVAL_MS,
     allowUnsafeRetryHorizon: false,
-    ...options,
+    ...definedOnly(options),
+    databaseUrl: options.databaseUrl,
+    nats: options.nats,
   };
   if (typeof o.databaseUrl !== 'string' || !/^postgres(ql)?:\/\//.test(o.databaseUrl)) {
     throw JetboxError.invalidOption('relay.databaseUrl', 'must be a postgres:// connection string');
