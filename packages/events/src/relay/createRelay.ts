@@ -159,7 +159,7 @@ export function createRelay(options: RelayOptions): Relay {
     if (gap >= windowMs && !o.allowUnsafeRetryHorizon) {
       throw new JetboxError(
         JetboxErrorCode.UnsafeRetryHorizon,
-        `unsafe relay configuration: ${safety}, so a retried publish could be stored twice. Lower relay.backoffMaxMs or raise the stream's duplicate window.`,
+        `unsafe relay configuration: ${safety}, so a retried publish could be stored twice. Lower relay.backoffMaxMs or relay.pollIntervalMs, or raise the stream's duplicate window.`,
       );
     }
     events.emit('relay:started', {
@@ -566,12 +566,14 @@ export function createRelay(options: RelayOptions): Relay {
             while (onTheWire.size >= BATCHES_ON_THE_WIRE) await Promise.race(onTheWire);
             if (rows.length > 0) launch(pool, rows);
             else await inFlightSettling(); // everything claimed is in flight: wait instead of re-claiming it
-            // A full claim goes on from the cursor, except when the sweep is due: then it starts
-            // again from seq 0, so rows due for a retry wait at most a poll interval, also during
-            // a long drain (the start-up check counts on it).
-            if (claimed.length >= o.batchSize && Date.now() - lastSweep < o.pollIntervalMs)
+            // A full claim goes on at once: from the cursor, or from seq 0 when the sweep is due,
+            // so rows due for a retry wait at most a poll interval, also during a long drain (the
+            // start-up check counts on it).
+            if (claimed.length >= o.batchSize) {
+              if (Date.now() - lastSweep >= o.pollIntervalMs) cursor = '0';
               continue;
-            cursor = restartPoint(); // reached the end (or the sweep): rescan held-back rows
+            }
+            cursor = restartPoint(); // reached the end: rescan held-back rows
             // Caught up from the restart point with nothing held back: another claim now could
             // only find rows whose commit will wake the relay anyway (1 claim per wake-up, not 3).
             if (heldBack || !atRestart || stale) continue;
