@@ -186,6 +186,42 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
     expect(inbox[0]!.n).to.equal(5);
   });
 
+  it('commits a batch whose handler recovered from a database error through a savepoint', async () => {
+    await h.sql(`create table once_${name} (event_id uuid primary key)`);
+    const consumer = h.consumer({
+      name,
+      subjects: `${h.prefix}.*.*.${partition}`,
+      concurrency: 1,
+      handlers: {
+        'com.jetbox.match.created': async (_data, ctx) => {
+          const insert = `insert into once_${name} values (?)`;
+          await ctx.em.execute(insert, [ctx.event.id]);
+          // The duplicate fails inside a nested transaction (a savepoint), rolled back alone.
+          await ctx.em
+            .transactional((tem) => tem.execute(insert, [ctx.event.id]))
+            .catch(() => undefined);
+          await ctx.em.execute('insert into effects (consumer, event_id) values (?, ?)', [
+            name,
+            ctx.event.id,
+          ]);
+        },
+      },
+    });
+    const processed: string[] = [];
+    const retrying: string[] = [];
+    consumer.events.on('consumer:processed', (e) => processed.push(e.eventId!));
+    consumer.events.on('consumer:retrying', (e) => retrying.push(e.error.message));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(await h.publish('com.jetbox.match.created', newMatch(), { partition }));
+    }
+    await consumer.start();
+    await waitFor('3 processed', () => processed.length === 3);
+    await consumer.stop();
+    expect(retrying).to.deep.equal([]);
+    expect((await effectIds()).sort()).to.deep.equal([...ids].sort());
+  });
+
   it("goes on acking and advancing a key when a listener throws, and reports the listener's error", async () => {
     const calls: string[] = [];
     const consumer = h.consumer({

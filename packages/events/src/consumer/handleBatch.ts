@@ -83,7 +83,7 @@ export async function handleBatch<T extends BatchItem>(
       await em.commit();
       // `COMMIT` of a failed transaction rolls back without an error. Its failure may have been
       // reported only after the last handler returned; `pg` has read that report by now.
-      if (health.failed()) throw new FailedTransactionError();
+      if (health.rolledBackAtCommit()) throw new FailedTransactionError();
     } catch (err) {
       // Not awaited by a timed-out batch (abandoned); a dead connection may never settle it.
       await em.rollback().catch(() => undefined);

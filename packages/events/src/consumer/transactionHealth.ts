@@ -8,10 +8,18 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * of it written.
  */
 export interface TransactionHealth {
-  /** True once PostgreSQL reported the transaction failed (known without a statement on `pg`). */
+  /**
+   * True while PostgreSQL reports the transaction failed (known without a statement on `pg`). A
+   * handler that rolled back to a savepoint has recovered it: then it is false again.
+   */
   failed(): boolean;
   /** Throws when the transaction has failed, running a statement to find out if it must. */
   beforeCommit(): Promise<void>;
+  /**
+   * After `COMMIT`: true when the transaction was failed when `COMMIT` ran, which then rolled it
+   * back. (A failure reported after the last handler returned is seen here at the latest.)
+   */
+  rolledBackAtCommit(): boolean;
   stop(): void;
 }
 
@@ -52,19 +60,25 @@ export async function watchTransaction(em: EntityManager): Promise<TransactionHe
           throw new FailedTransactionError();
         }
       },
+      rolledBackAtCommit: () => false,
       stop() {},
     };
   }
-  let failed = false;
+  // The status after the latest statement, and after the one before it: `COMMIT` is sent only
+  // once the statement before it has reported, so after the commit `previous` is what it found.
+  let status = 'T';
+  let previous = 'T';
   const onReady = (msg: ReadyForQuery) => {
-    if (msg.status === 'E') failed = true;
+    previous = status;
+    status = msg.status ?? status;
   };
   wire.on('readyForQuery', onReady);
   return {
-    failed: () => failed,
+    failed: () => status === 'E',
     beforeCommit() {
-      return failed ? Promise.reject(new FailedTransactionError()) : Promise.resolve();
+      return status === 'E' ? Promise.reject(new FailedTransactionError()) : Promise.resolve();
     },
+    rolledBackAtCommit: () => previous === 'E',
     stop() {
       wire.off!('readyForQuery', onReady);
     },
