@@ -203,6 +203,31 @@ describe('outbox: recording events with MikroORM', () => {
     }
   });
 
+  it('writes committed events once even when a commit listener throws', async () => {
+    let throwOnce = true;
+    const unsubscribe = outbox.onCommit(() => {
+      if (!throwOnce) return;
+      throwOnce = false;
+      throw new Error('listener bug');
+    });
+    try {
+      const em = orm.em.fork();
+      const game = new Game().create();
+      em.persist(game);
+      const err = await em.flush().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(String(err)).to.match(/listener bug/);
+      expect(await rows(em, game.id)).to.have.length(1); // committed before the listener threw
+      game.status = 'done';
+      await em.flush();
+      expect(await rows(em, game.id)).to.have.length(1);
+    } finally {
+      unsubscribe();
+    }
+  });
+
   it('refuses invalid data and unknown types at record time', () => {
     const game = new Game();
     expect(() =>

@@ -70,6 +70,11 @@ export function createOutbox(options: OutboxOptions): Outbox {
   // them recorded, so a retried flush writes them with the aggregate instead of without.
   const writing = new WeakMap<object, { target: object; events: RecordedEvent[] }[]>();
 
+  const forgetWritten = (uow: object) => {
+    for (const { target, events } of writing.get(uow) ?? []) forgetRecordedEvents(target, events);
+    writing.delete(uow);
+  };
+
   const subscriber: EventSubscriber = {
     onFlush(args: FlushEventArgs) {
       const events: RecordedEvent[] = [];
@@ -102,6 +107,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
       else wroteOutsideTransaction = true;
     },
     afterTransactionCommit(args: TransactionEventArgs) {
+      // A flush's own transaction commits before its afterFlush: forget here first, so a listener
+      // that throws from now on cannot leave committed events recorded, to be written again.
+      if (args.uow) forgetWritten(args.uow);
       const trx = args.transaction as object | undefined;
       if ((trx && wrote.has(trx)) || wroteOutsideTransaction) {
         wroteOutsideTransaction = false;
@@ -109,10 +117,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       }
     },
     afterFlush(args: FlushEventArgs) {
-      for (const { target, events } of writing.get(args.uow) ?? []) {
-        forgetRecordedEvents(target, events);
-      }
-      writing.delete(args.uow);
+      forgetWritten(args.uow);
       if (wroteOutsideTransaction) {
         wroteOutsideTransaction = false;
         for (const l of listeners) l();
