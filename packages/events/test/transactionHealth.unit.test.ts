@@ -36,7 +36,10 @@ describe('transaction health (PostgreSQL transaction status)', () => {
     await health.beforeCommit(); // the failure has not been reported yet
     ready(wire, 'E'); // reported before COMMIT is sent
     ready(wire, 'I'); // COMMIT, which rolled back
+    // The connection, back in the pool, serves someone else before the commit returns.
+    ready(wire, 'I');
     expect(health.rolledBackAtCommit()).to.equal(true);
+    expect(wire.listenerCount('readyForQuery')).to.equal(0);
 
     const healthy = await watchTransaction(emOn(new EventEmitter()));
     expect(healthy.rolledBackAtCommit()).to.equal(false);

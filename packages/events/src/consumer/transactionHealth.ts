@@ -71,6 +71,9 @@ export async function watchTransaction(em: EntityManager): Promise<TransactionHe
   const onReady = (msg: ReadyForQuery) => {
     previous = status;
     status = msg.status ?? status;
+    // Idle: the transaction is over, and the pooled connection may already serve someone else
+    // (an afterTransactionCommit subscriber, another batch) before the commit returns.
+    if (status === 'I') wire.off!('readyForQuery', onReady);
   };
   wire.on('readyForQuery', onReady);
   return {
