@@ -45,7 +45,9 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
    * A consumer (concurrency 1) whose first event's handler waits for `open()`: every event
    * published meanwhile is delivered and waits, so the next transaction takes them all.
    */
-  function gatedConsumer(fail: (eventId: string, ctx: HandlerContext) => boolean) {
+  function gatedConsumer(
+    fail: (eventId: string, ctx: HandlerContext) => boolean | Promise<boolean>,
+  ) {
     const calls: Call[] = [];
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
@@ -67,7 +69,7 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
             name,
             ctx.event.id,
           ]);
-          if (fail(ctx.event.id, ctx)) throw new Error(`handler of ${ctx.event.id} failed`);
+          if (await fail(ctx.event.id, ctx)) throw new Error(`handler of ${ctx.event.id} failed`);
         },
       },
     });
@@ -131,31 +133,14 @@ describe('consumer: several events per transaction (PostgreSQL + NATS)', functio
     // The "idempotent insert" that catches its duplicate key leaves the transaction failed, and
     // COMMIT then rolls back without an error.
     await h.sql(`create table once_${name} (event_id uuid primary key)`);
-    const calls: string[] = [];
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (open = resolve));
     let poison = '';
-    const consumer = h.consumer({
-      name,
-      subjects: `${h.prefix}.*.*.${partition}`,
-      concurrency: 1,
-      batchSize: 50,
-      backoff: { initialMs: 50 },
-      handlers: {
-        'com.jetbox.match.created': async (_data, ctx) => {
-          calls.push(ctx.event.id);
-          if (calls.length === 1) await gate;
-          await ctx.em.execute('insert into effects (consumer, event_id) values (?, ?)', [
-            name,
-            ctx.event.id,
-          ]);
-          if (ctx.event.id === poison && ctx.delivery.attempt === 1) {
-            const insert = `insert into once_${name} values (?)`;
-            await ctx.em.execute(insert, [ctx.event.id]);
-            await ctx.em.execute(insert, [ctx.event.id]).catch(() => undefined);
-          }
-        },
-      },
+    const { consumer, calls, open } = gatedConsumer(async (id, ctx) => {
+      if (id === poison && ctx.delivery.attempt === 1) {
+        const insert = `insert into once_${name} values (?)`;
+        await ctx.em.execute(insert, [id]);
+        await ctx.em.execute(insert, [id]).catch(() => undefined);
+      }
+      return false;
     });
     const processed: string[] = [];
     const retrying: { eventId?: string; error: Error }[] = [];
