@@ -5,6 +5,7 @@ import { createOutbox, type Outbox } from '../src/outbox/createOutbox.js';
 import { jetboxOrmOptions, migrate } from '../src/orm/jetboxOrmOptions.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 import { isJetboxError } from '../src/errors.js';
+import { jsonbTextBytes } from '../src/outbox/publishedSize.js';
 import { v7 as uuidv7 } from 'uuid';
 
 class Game extends AggregateRoot {
@@ -226,6 +227,58 @@ describe('outbox: recording events with MikroORM', () => {
     } finally {
       unsubscribe();
     }
+  });
+
+  it('measures event data as PostgreSQL prints it, which the relay publishes', async () => {
+    const conn = orm.em.getConnection();
+    const printed = async (value: unknown) =>
+      (
+        await conn.execute<{ n: number }[]>('select octet_length(?::jsonb::text) as n', [
+          JSON.stringify(value),
+        ])
+      )[0]!.n;
+    const exact = [
+      { a: 1, b: [1, 2, { c: 'é', d: null }], e: 'x\n"' },
+      [],
+      {},
+      [[1, 2], [3], {}],
+      'text',
+      12.5,
+      { skipped: undefined, kept: true },
+    ];
+    for (const value of exact)
+      expect(jsonbTextBytes(value), JSON.stringify(value)).to.equal(await printed(value));
+    // Printed in full by jsonb; the estimate stays above it.
+    for (const value of [{ big: 1e21 }, [1e-7]]) {
+      expect(jsonbTextBytes(value)).to.be.at.least(await printed(value));
+    }
+  });
+
+  it('refuses an event whose published message would pass the limit, though its JSON is under it', async () => {
+    const em = orm.em.fork();
+    const game = new Game();
+    em.persist(game);
+    // JSON.stringify: ≈ 1,800 bytes; with its CloudEvents headers the message passes 2,000.
+    outbox.add(em, {
+      type: 'com.jetbox.match.created',
+      aggregateType: 'match',
+      aggregateId: game.id,
+      data: {
+        matchId: game.id,
+        userIds: game.userIds,
+        region: 'eu',
+        ...{ padding: 'p'.repeat(1700) },
+      },
+    });
+    const err = await em.flush().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isJetboxError(err, 'EVENT_TOO_LARGE'), String(err)).to.equal(true);
+    expect(String((err as Error).message)).to.match(
+      /would be a \d+-byte NATS message \(data \d+ bytes as PostgreSQL prints it, headers \d+\), above the limit of 2000/,
+    );
+    expect(await rows(em, game.id)).to.have.length(0);
   });
 
   it('refuses invalid data and unknown types at record time', () => {

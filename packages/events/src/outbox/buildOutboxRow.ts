@@ -5,20 +5,18 @@ import { eventSubject, partitionOf } from '../jetstream/subjects.js';
 import type { RecordedEvent } from './AggregateRoot.js';
 import type { OutboxMessage } from './OutboxMessage.js';
 import type { ResolvedOutboxOptions } from './outboxOptions.js';
+import { publishedSize } from './publishedSize.js';
 
-/** Turns a recorded (already validated) event into an outbox row; refuses oversized data. */
+/**
+ * Turns a recorded (already validated) event into an outbox row. Refuses an event whose NATS
+ * message (headers and data as the relay publishes them) would be larger than `maxEventBytes`:
+ * accepted, it would fail at every publish and hold back its aggregate.
+ */
 export function buildOutboxRow(
   event: RecordedEvent,
   options: ResolvedOutboxOptions,
   now: Date,
 ): OutboxMessage {
-  const bytes = Buffer.byteLength(JSON.stringify(event.data));
-  if (bytes > options.maxEventBytes) {
-    throw new JetboxError(
-      JetboxErrorCode.EventTooLarge,
-      `${event.type} for ${event.aggregateType} ${event.aggregateId} is ${bytes} bytes, above the limit of ${options.maxEventBytes} (outbox.maxEventBytes)`,
-    );
-  }
   if (event.aggregateId === '' || event.aggregateType === '') {
     throw new JetboxError(
       JetboxErrorCode.InvalidEvent,
@@ -26,7 +24,7 @@ export function buildOutboxRow(
     );
   }
   const partition = partitionOf(event.aggregateId, options.partitions);
-  return {
+  const row: OutboxMessage = {
     id: uuidv7(),
     aggregateType: event.aggregateType,
     aggregateId: event.aggregateId,
@@ -46,4 +44,13 @@ export function buildOutboxRow(
     nextAttemptAt: now,
     createdAt: now,
   };
+  const size = publishedSize(row);
+  const bytes = size.headers + size.data;
+  if (bytes > options.maxEventBytes) {
+    throw new JetboxError(
+      JetboxErrorCode.EventTooLarge,
+      `${event.type} for ${event.aggregateType} ${event.aggregateId} would be a ${bytes}-byte NATS message (data ${size.data} bytes as PostgreSQL prints it, headers ${size.headers}), above the limit of ${options.maxEventBytes} (outbox.maxEventBytes)`,
+    );
+  }
+  return row;
 }
