@@ -98,6 +98,30 @@ describe('outbox: recording events with MikroORM', () => {
       }[]
     >('select * from jetbox_outbox where aggregate_id = ? order by seq', [id]);
 
+  /** Adds a match.created of `game` whose data carries `padding` extra bytes. */
+  const addPadded = (em: EntityManager, game: Game, region: string, padding: number) =>
+    outbox.add(em, {
+      type: 'com.jetbox.match.created',
+      aggregateType: 'match',
+      aggregateId: game.id,
+      data: {
+        matchId: game.id,
+        userIds: game.userIds,
+        region,
+        ...{ padding: 'p'.repeat(padding) },
+      },
+    });
+
+  /** Flushes `em`, expecting EVENT_TOO_LARGE; returns its message. */
+  const refusedAsTooLarge = async (em: EntityManager) => {
+    const err = await em.flush().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isJetboxError(err, 'EVENT_TOO_LARGE'), String(err)).to.equal(true);
+    return String((err as Error).message);
+  };
+
   it('writes the aggregate and its events in one flush, and signals the commit', async () => {
     const em = orm.em.fork();
     const before = commits;
@@ -259,23 +283,8 @@ describe('outbox: recording events with MikroORM', () => {
     const game = new Game();
     em.persist(game);
     // JSON.stringify: ≈ 1,800 bytes; with its CloudEvents headers the message passes 2,000.
-    outbox.add(em, {
-      type: 'com.jetbox.match.created',
-      aggregateType: 'match',
-      aggregateId: game.id,
-      data: {
-        matchId: game.id,
-        userIds: game.userIds,
-        region: 'eu',
-        ...{ padding: 'p'.repeat(1700) },
-      },
-    });
-    const err = await em.flush().then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(isJetboxError(err, 'EVENT_TOO_LARGE'), String(err)).to.equal(true);
-    expect(String((err as Error).message)).to.match(
+    addPadded(em, game, 'eu', 1700);
+    expect(await refusedAsTooLarge(em)).to.match(
       /would be a \d+-byte NATS message \(data \d+ bytes as PostgreSQL prints it, headers \d+\), above the limit of 2000/,
     );
     expect(await rows(em, game.id)).to.have.length(0);
@@ -309,23 +318,8 @@ describe('outbox: recording events with MikroORM', () => {
     em.persist([game, big]);
     for (let i = 0; i < 5; i++) big.cancel('y'.repeat(480));
     // each event is small; make one over the 2000-byte limit via outbox.add
-    outbox.add(em, {
-      type: 'com.jetbox.match.created',
-      aggregateType: 'match',
-      aggregateId: game.id,
-      data: {
-        matchId: game.id,
-        userIds: game.userIds,
-        region: 'r'.repeat(64),
-        ...{ padding: 'p'.repeat(3000) },
-      },
-    });
-    const err = await em.flush().then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(isJetboxError(err, 'EVENT_TOO_LARGE'), String(err)).to.equal(true);
-    expect(String((err as Error).message)).to.match(
+    addPadded(em, game, 'r'.repeat(64), 3000);
+    expect(await refusedAsTooLarge(em)).to.match(
       /above the limit of 2000 \(outbox.maxEventBytes\)/,
     );
     expect(await rows(em, game.id)).to.have.length(0);
